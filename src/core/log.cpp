@@ -1,0 +1,83 @@
+#include "core/log.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+namespace posthorn {
+namespace {
+
+std::atomic<LogLevel> g_level{LogLevel::Warn};
+std::atomic<bool> g_redact{true};
+
+struct SinkHolder {
+  std::mutex mutex;
+  LogSink sink;
+};
+SinkHolder& sink_holder() {
+  static SinkHolder h;
+  return h;
+}
+
+const char* level_name(LogLevel l) noexcept {
+  switch (l) {
+  case LogLevel::Trace: return "trace";
+  case LogLevel::Debug: return "debug";
+  case LogLevel::Info: return "info";
+  case LogLevel::Warn: return "warn";
+  case LogLevel::Error: return "error";
+  case LogLevel::Off: return "off";
+  }
+  return "?";
+}
+
+} // namespace
+
+void set_log_level(LogLevel level) noexcept {
+  g_level = level;
+}
+LogLevel log_level() noexcept {
+  return g_level;
+}
+void set_log_redaction(bool on) noexcept {
+  g_redact = on;
+}
+bool log_redaction() noexcept {
+  return g_redact;
+}
+
+void set_log_sink(LogSink sink) {
+  auto& h = sink_holder();
+  std::lock_guard lock(h.mutex);
+  h.sink = std::move(sink);
+}
+
+LogLevel parse_log_level(std::string_view name) noexcept {
+  for (auto l : {LogLevel::Trace, LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error,
+                 LogLevel::Off}) {
+    if (name == level_name(l)) return l;
+  }
+  return LogLevel::Info;
+}
+
+void log_write(LogLevel level, std::string_view component, std::string_view text) {
+  auto& h = sink_holder();
+  std::lock_guard lock(h.mutex);
+  if (h.sink) {
+    h.sink(level, component, text);
+    return;
+  }
+  std::fprintf(stderr, "[%s] %.*s: %.*s\n", level_name(level), static_cast<int>(component.size()),
+               component.data(), static_cast<int>(text.size()), text.data());
+}
+
+Redacted redact(std::string_view text) {
+  if (!log_redaction()) return {std::string(text)};
+  return {"<redacted:" + std::to_string(text.size()) + ">"};
+}
+
+std::ostream& operator<<(std::ostream& os, const Redacted& r) {
+  return os << r.text;
+}
+
+} // namespace posthorn
