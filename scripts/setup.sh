@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what posthorn needs to build and test on Debian 12, only where missing. Idempotent.
+#   scripts/setup.sh            build + test dependencies
+#   scripts/setup.sh --build    build dependencies only
+set -euo pipefail
+
+build_pkgs=(build-essential cmake ninja-build ccache pkg-config libssl-dev libusrsctp-dev
+            libsrtp2-dev libboost1.81-dev libsecp256k1-dev nlohmann-json3-dev libcli11-dev
+            libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev)
+test_pkgs=(clang libclang-rt-14-dev iproute2 nftables)
+
+want=("${build_pkgs[@]}")
+[[ "${1:-}" == "--build" ]] || want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all ${#want[@]} packages present"
+fi

@@ -1,0 +1,167 @@
+#pragma once
+// A full ICE agent (RFC 8445) for one data stream with one component (BUNDLE + rtcp-mux, which is
+// all WebRTC data channels use), with trickle (RFC 8838) and consent freshness (RFC 7675).
+//
+// Sans-IO. The agent never touches a socket, a clock or a global RNG:
+//  - The driver tells it which local UDP sockets exist (add_local_socket) and feeds it every STUN
+//    datagram that arrives on them (handle_datagram), and the time (handle_timeout).
+//  - After any input, the driver drains poll_transmit() (datagrams to send from a given local
+//    socket to a remote address), then poll_event(), then arms one timer at poll_timeout().
+//  - Non-STUN datagrams (DTLS, RTP) are not the agent's business: the PeerConnection routes them,
+//    asking is_permitted_source() whether the sender is a checked remote.
+//
+// Candidates are pairs of a local *base* (a socket; server-reflexive candidates share their host
+// base, RFC 8445 §6.1.2.4) and a remote transport address. Once a pair is valid the agent selects
+// it for data (W3C "connected"); nomination (regular, §8.1) then fixes it ("completed").
+
+#include "core/bytes.hpp"
+#include "core/rng.hpp"
+#include "core/socket_address.hpp"
+#include "core/time.hpp"
+#include "ice/candidate.hpp"
+#include "ice/stun_message.hpp"
+#include "ice/tuning.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace posthorn::ice {
+
+enum class Role : std::uint8_t { Controlling, Controlled };
+
+/// W3C RTCIceConnectionState.
+enum class IceState : std::uint8_t {
+  New,
+  Checking,
+  Connected,
+  Completed,
+  Disconnected,
+  Failed,
+  Closed
+};
+std::string_view to_string(IceState s) noexcept;
+
+struct IceCredentials {
+  std::string ufrag; // RFC 8445 §5.3: at least 24 bits of randomness (we use 8 ice-chars = 48)
+  std::string pwd;   // at least 128 bits (we use 24 ice-chars = 144)
+  /// Random credentials from the ice-char set (RFC 8839 §5.4).
+  static IceCredentials generate(Rng& rng);
+};
+
+struct AgentConfig {
+  Role role = Role::Controlling;
+  std::vector<SocketAddress> stun_servers;
+  /// Tests pin credentials; production leaves them empty and they are generated.
+  std::optional<IceCredentials> credentials;
+  IceTiming timing;
+};
+
+struct Transmit {
+  SocketAddress local;  // send from this local socket ...
+  SocketAddress remote; // ... to this address
+  Bytes payload;
+};
+
+struct SelectedPair {
+  SocketAddress local;
+  SocketAddress remote;
+  CandidateType local_type = CandidateType::Host;
+  CandidateType remote_type = CandidateType::Host;
+  bool nominated = false;
+  friend bool operator==(const SelectedPair&, const SelectedPair&) = default;
+};
+
+namespace event {
+struct LocalCandidate {
+  Candidate candidate;
+};
+struct GatheringComplete {};
+struct StateChanged {
+  IceState state;
+};
+struct SelectedPairChanged {
+  SelectedPair pair;
+};
+struct RoleChanged {
+  Role role;
+};
+} // namespace event
+using Event = std::variant<event::LocalCandidate, event::GatheringComplete, event::StateChanged,
+                           event::SelectedPairChanged, event::RoleChanged>;
+
+/// Counters for what the agent dropped or refused; remote garbage never throws.
+struct AgentStats {
+  std::uint64_t checks_sent = 0;
+  std::uint64_t checks_received = 0;
+  std::uint64_t responses_received = 0;
+  std::uint64_t dropped_malformed = 0;
+  std::uint64_t dropped_bad_integrity = 0;
+  std::uint64_t dropped_unknown_transaction = 0;
+  std::uint64_t role_conflicts = 0;
+  std::uint64_t pairs_failed = 0;
+};
+
+class Agent {
+public:
+  /// `rng` must outlive the agent.
+  Agent(AgentConfig config, Rng& rng);
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+  ~Agent();
+
+  // --- setup ---
+  /// A local UDP socket (a candidate base). Loopback and link-local addresses are accepted; the
+  /// driver decides which interfaces to offer.
+  void add_local_socket(const SocketAddress& address);
+  /// Emits host candidates, then queries STUN servers for server-reflexive ones; ends with
+  /// GatheringComplete. May be called once per ICE generation.
+  void gather(TimePoint now);
+  /// Remote ufrag/pwd from the remote description. New values mean an ICE restart by the peer:
+  /// remote candidates and pairs of the old generation are dropped (RFC 8445 §9); data keeps
+  /// flowing on the old selected pair until a new one is valid.
+  void set_remote_credentials(TimePoint now, std::string ufrag, std::string pwd);
+  /// Trickled or SDP candidate. Unknown/unsupported (TCP, unresolved mDNS) ones are ignored and
+  /// reported false.
+  bool add_remote_candidate(TimePoint now, const Candidate& candidate);
+  /// The peer signalled end-of-candidates (RFC 8838 §4.4).
+  void set_remote_gathering_complete(TimePoint now);
+  /// Local ICE restart (RFC 8445 §9): new local credentials, re-gather, checks from scratch.
+  void restart(TimePoint now);
+  void close();
+
+  // --- inputs ---
+  /// A datagram that looks_like_stun(), received on local socket `local` from `remote`.
+  void handle_datagram(TimePoint now, const SocketAddress& local, const SocketAddress& remote,
+                       ByteView data);
+  /// Non-STUN traffic from a permitted source keeps the pair alive for Disconnected detection.
+  void note_inbound_data(TimePoint now);
+  void handle_timeout(TimePoint now);
+
+  // --- outputs ---
+  std::optional<Transmit> poll_transmit();
+  std::optional<Event> poll_event();
+  [[nodiscard]] std::optional<TimePoint> poll_timeout() const;
+
+  // --- queries ---
+  [[nodiscard]] const IceCredentials& local_credentials() const noexcept;
+  [[nodiscard]] IceState state() const noexcept;
+  [[nodiscard]] Role role() const noexcept;
+  [[nodiscard]] std::optional<SelectedPair> selected_pair() const;
+  /// Whether non-STUN data from `remote` on `local` should be accepted (a pair to it succeeded).
+  [[nodiscard]] bool is_permitted_source(const SocketAddress& local,
+                                         const SocketAddress& remote) const;
+  [[nodiscard]] const AgentStats& stats() const noexcept;
+  [[nodiscard]] std::size_t pair_count() const noexcept;
+
+private:
+  struct Impl;
+  // The agent's state is large and private; keeping it behind a pointer keeps this header small.
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace posthorn::ice
