@@ -83,6 +83,19 @@ void Agent::set_remote_credentials(TimePoint now, std::string ufrag, std::string
   s.maybe_send_paced_check(now);
 }
 
+bool Agent::has_remote_credentials() const noexcept {
+  return impl_->remote_creds.has_value();
+}
+
+bool Agent::remote_credentials_equal(std::string_view ufrag, std::string_view pwd) const noexcept {
+  const auto& r = impl_->remote_creds;
+  return r && r->ufrag == ufrag && r->pwd == pwd;
+}
+
+void Agent::set_role(Role role) {
+  impl_->role = role;
+}
+
 bool Agent::add_remote_candidate(TimePoint now, const Candidate& candidate) {
   auto& s = *impl_;
   if (s.closed || candidate.component != 1 || candidate.transport != TransportProtocol::Udp)
@@ -210,8 +223,10 @@ bool Agent::is_permitted_source(const SocketAddress& local, const SocketAddress&
   const auto& s = *impl_;
   auto base = s.find_base(local);
   if (!base) return false;
-  if (auto i = s.find_pair(*base, remote); i && s.pairs[*i].state == PairState::Succeeded)
-    return true;
+  // Any pair that is not failed will do: the remote is a signalled candidate or answered an
+  // authenticated check. DTLS may legitimately arrive before our own check on that pair has
+  // succeeded (the peer's check succeeded first), and DTLS authenticates itself by fingerprint.
+  if (auto i = s.find_pair(*base, remote); i && s.pairs[*i].state != PairState::Failed) return true;
   return s.previous_selection && s.previous_selection->local == local &&
          s.previous_selection->remote == remote;
 }

@@ -125,6 +125,11 @@ public:
   /// remote candidates and pairs of the old generation are dropped (RFC 8445 §9); data keeps
   /// flowing on the old selected pair until a new one is valid.
   void set_remote_credentials(TimePoint now, std::string ufrag, std::string pwd);
+  [[nodiscard]] bool has_remote_credentials() const noexcept;
+  [[nodiscard]] bool remote_credentials_equal(std::string_view ufrag,
+                                              std::string_view pwd) const noexcept;
+  /// The initial role (JSEP: the offerer controls). Later changes come from role conflicts.
+  void set_role(Role role);
   /// Trickled or SDP candidate. Unknown/unsupported (TCP, unresolved mDNS) ones are ignored and
   /// reported false.
   bool add_remote_candidate(TimePoint now, const Candidate& candidate);
@@ -152,7 +157,7 @@ public:
   [[nodiscard]] IceState state() const noexcept;
   [[nodiscard]] Role role() const noexcept;
   [[nodiscard]] std::optional<SelectedPair> selected_pair() const;
-  /// Whether non-STUN data from `remote` on `local` should be accepted (a pair to it succeeded).
+  /// Whether non-STUN data from `remote` on `local` should be accepted: a live pair to it exists.
   [[nodiscard]] bool is_permitted_source(const SocketAddress& local,
                                          const SocketAddress& remote) const;
   [[nodiscard]] const AgentStats& stats() const noexcept;

@@ -1,0 +1,432 @@
+// The data path of PeerConnection: demultiplexing datagrams (RFC 7983), wiring ICE → DTLS →
+// SCTP, and the data channel calls.
+#include "core/log.hpp"
+#include "core/overloaded.hpp"
+#include "ice/stun_message.hpp"
+#include "rtc/peer_connection_impl.hpp"
+
+namespace posthorn::rtc {
+namespace {
+
+// DTLS that arrives before the answer told us our DTLS role (the peer's ICE finished first) is
+// held, not dropped: a lost ClientHello would cost a full retransmission timeout (≥ 400 ms).
+constexpr std::size_t kMaxEarlyDtls = 32;
+// DTLS output before ICE selected a pair (a client started by a very fast answer).
+constexpr std::size_t kMaxUnsentDtls = 64;
+
+enum class Demux { Stun, Dtls, Other };
+
+// RFC 7983 §7: the first byte tells STUN [0..3], DTLS [20..63], RTP/RTCP [128..191] apart.
+Demux classify(ByteView d) {
+  if (d.empty()) return Demux::Other;
+  if (d[0] <= 3) return Demux::Stun;
+  if (d[0] >= 20 && d[0] <= 63) return Demux::Dtls;
+  return Demux::Other;
+}
+
+} // namespace
+
+// --- PeerConnection API (data path) ---------------------------------------------------------
+
+void PeerConnection::handle_datagram(TimePoint now, const SocketAddress& local,
+                                     const SocketAddress& remote, ByteView data) {
+  auto& s = *impl_;
+  if (s.closed) return;
+  switch (classify(data)) {
+  case Demux::Stun: s.agent.handle_datagram(now, local, remote, data); break;
+  case Demux::Dtls:
+    if (!s.agent.is_permitted_source(local, remote)) {
+      ++s.stats.dropped_unpermitted_source;
+      return;
+    }
+    s.agent.note_inbound_data(now);
+    if (s.dtls) {
+      s.dtls->handle_datagram(now, data);
+    } else if (s.early_dtls.size() < kMaxEarlyDtls) {
+      s.early_dtls.emplace_back(data.begin(), data.end());
+    } else {
+      ++s.stats.dropped_early_dtls;
+    }
+    break;
+  case Demux::Other: ++s.stats.dropped_unknown_datagrams; return;
+  }
+  s.pump(now);
+}
+
+void PeerConnection::handle_timeout(TimePoint now) {
+  auto& s = *impl_;
+  if (s.closed) return;
+  s.agent.handle_timeout(now);
+  if (s.dtls) s.dtls->handle_timeout(now);
+  if (s.sctp) s.sctp->handle_timeout(now);
+  s.pump(now);
+}
+
+std::optional<ice::Transmit> PeerConnection::poll_transmit() {
+  auto& q = impl_->transmits;
+  if (q.empty()) return std::nullopt;
+  auto t = std::move(q.front());
+  q.pop_front();
+  return t;
+}
+
+std::optional<Event> PeerConnection::poll_event() {
+  auto& q = impl_->events;
+  if (q.empty()) return std::nullopt;
+  auto e = std::move(q.front());
+  q.pop_front();
+  return e;
+}
+
+std::optional<TimePoint> PeerConnection::poll_timeout() const {
+  const auto& s = *impl_;
+  if (s.closed) return std::nullopt;
+  std::optional<TimePoint> next = s.agent.poll_timeout();
+  auto consider = [&](std::optional<TimePoint> t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  if (s.dtls) consider(s.dtls->poll_timeout());
+  if (s.sctp) consider(s.sctp->poll_timeout());
+  return next;
+}
+
+result<ChannelId> PeerConnection::create_data_channel(const sctp::ChannelOptions& options) {
+  auto& s = *impl_;
+  if (s.closed) return error_code(Errc::InvalidState);
+  const ChannelId id = s.next_channel++;
+  ChannelEntry entry;
+  entry.options = options;
+  entry.info = ChannelInfo{.id = id,
+                           .label = options.label,
+                           .protocol = options.protocol,
+                           .ordered = options.ordered,
+                           .max_retransmits = options.max_retransmits,
+                           .max_packet_lifetime = options.max_packet_lifetime,
+                           .negotiated = options.negotiated_id.has_value(),
+                           .stream = options.negotiated_id};
+  s.channels.emplace(id, std::move(entry));
+  if (s.sctp) s.open_pending_channels();
+  return id;
+}
+
+result<void> PeerConnection::send(TimePoint now, ChannelId channel, ByteView data, bool binary) {
+  auto& s = *impl_;
+  auto* ch = s.find_channel(channel);
+  if (!ch) return error_code(Errc::UnknownChannel);
+  if (!ch->open || ch->closed || !s.sctp || !ch->info.stream)
+    return error_code(Errc::ChannelNotOpen);
+  auto r = s.sctp->send(*ch->info.stream, data, binary);
+  s.pump(now);
+  return r;
+}
+
+std::size_t PeerConnection::buffered_amount(ChannelId channel) const {
+  const auto& s = *impl_;
+  const auto* ch = s.find_channel(channel);
+  if (!ch || !ch->info.stream || !s.sctp) return 0;
+  return s.sctp->buffered_amount(*ch->info.stream);
+}
+
+void PeerConnection::set_buffered_amount_low_threshold(ChannelId channel, std::size_t bytes) {
+  auto& s = *impl_;
+  auto* ch = s.find_channel(channel);
+  if (!ch) return;
+  ch->low_threshold = bytes;
+  if (ch->info.stream && s.sctp) s.sctp->set_buffered_amount_low_threshold(*ch->info.stream, bytes);
+}
+
+void PeerConnection::close_channel(TimePoint now, ChannelId channel) {
+  auto& s = *impl_;
+  auto* ch = s.find_channel(channel);
+  if (!ch || ch->closed) return;
+  if (ch->info.stream && s.sctp && ch->open) {
+    s.sctp->close_channel(*ch->info.stream);
+  } else {
+    ch->closed = true;
+    s.events.push_back(event::DataChannelClosed{channel});
+  }
+  s.pump(now);
+}
+
+std::optional<ChannelInfo> PeerConnection::channel_info(ChannelId channel) const {
+  const auto* ch = impl_->find_channel(channel);
+  if (!ch) return std::nullopt;
+  return ch->info;
+}
+
+void PeerConnection::close(TimePoint now) {
+  auto& s = *impl_;
+  if (s.closed) return;
+  // Graceful order: SCTP SHUTDOWN out, then DTLS close_notify, then ICE stops.
+  if (s.sctp) s.sctp->close();
+  s.pump(now);
+  if (s.dtls) s.dtls->close(now);
+  while (s.dtls) {
+    auto d = s.dtls->poll_transmit();
+    if (!d) break;
+    s.send_dtls_datagram(std::move(*d));
+  }
+  for (auto& [id, ch] : s.channels) {
+    if (ch.open && !ch.closed) s.events.push_back(event::DataChannelClosed{id});
+    ch.closed = true;
+  }
+  s.agent.close();
+  s.closed = true;
+  s.set_signaling(SignalingState::Closed);
+  s.update_connection_state();
+}
+
+// --- Impl: the pump -------------------------------------------------------------------------
+
+ChannelEntry* PeerConnection::Impl::find_channel(ChannelId id) {
+  auto it = channels.find(id);
+  return it == channels.end() ? nullptr : &it->second;
+}
+const ChannelEntry* PeerConnection::Impl::find_channel(ChannelId id) const {
+  auto it = channels.find(id);
+  return it == channels.end() ? nullptr : &it->second;
+}
+
+// Moves work between the layers until none has output left: ICE events, DTLS records up to
+// SCTP, SCTP packets down to DTLS, DTLS datagrams out over the selected pair.
+void PeerConnection::Impl::pump(TimePoint now) {
+  for (bool progress = true; progress;) {
+    progress = false;
+    while (auto e = agent.poll_event()) {
+      progress = true;
+      on_ice_event(now, std::move(*e));
+    }
+    if (sctp) {
+      while (auto packet = sctp->poll_transmit()) {
+        progress = true;
+        if (dtls) {
+          if (auto r = dtls->send(*packet); !r)
+            POSTHORN_LOG(Debug, "rtc", "DTLS refused an SCTP packet: ", r.error().message());
+        }
+      }
+    }
+    if (dtls) {
+      while (auto d = dtls->poll_transmit()) {
+        progress = true;
+        send_dtls_datagram(std::move(*d));
+      }
+      while (auto e = dtls->poll_event()) {
+        progress = true;
+        on_dtls_event(now, std::move(*e));
+      }
+    }
+    if (sctp) {
+      while (auto e = sctp->poll_event()) {
+        progress = true;
+        on_sctp_event(now, std::move(*e));
+      }
+    }
+    while (auto t = agent.poll_transmit()) {
+      progress = true;
+      transmits.push_back(std::move(*t));
+    }
+  }
+  update_connection_state();
+}
+
+void PeerConnection::Impl::on_ice_event(TimePoint now, ice::Event e) {
+  std::visit(
+      overloaded{
+          [&](ice::event::LocalCandidate& c) {
+            events.push_back(event::LocalCandidate{c.candidate.to_string(), data_mid});
+            local_candidates.push_back(std::move(c.candidate));
+          },
+          [&](ice::event::GatheringComplete&) {
+            gathering_complete = true;
+            events.push_back(event::LocalCandidate{"", data_mid});
+          },
+          [&](ice::event::StateChanged& c) { events.push_back(event::IceStateChanged{c.state}); },
+          [&](ice::event::SelectedPairChanged&) {
+            flush_unsent_dtls();
+            // The DTLS client starts as soon as there is a path (W3C: ICE "connected").
+            if (dtls && dtls_role == dtls::Role::Client && !dtls_started) {
+              dtls_started = true;
+              dtls->start(now);
+            }
+          },
+          [&](ice::event::RoleChanged&) {},
+      },
+      e);
+}
+
+void PeerConnection::Impl::start_dtls(TimePoint now) {
+  if (dtls || !dtls_role || !remote_fingerprint) return;
+  dtls.emplace(dtls::Endpoint::Config{.role = *dtls_role,
+                                      .certificate = config.certificate,
+                                      .remote_fingerprint = remote_fingerprint});
+  if (*dtls_role == dtls::Role::Server) {
+    dtls_started = true;
+    dtls->start(now);
+  } else if (agent.selected_pair()) {
+    dtls_started = true;
+    dtls->start(now);
+  }
+  while (!early_dtls.empty()) {
+    dtls->handle_datagram(now, early_dtls.front());
+    early_dtls.pop_front();
+  }
+}
+
+void PeerConnection::Impl::send_dtls_datagram(Bytes datagram) {
+  auto pair = agent.selected_pair();
+  if (!pair) {
+    if (unsent_dtls.size() < kMaxUnsentDtls) {
+      unsent_dtls.push_back(std::move(datagram));
+    } else {
+      ++stats.dropped_unsent_dtls;
+    }
+    return;
+  }
+  transmits.push_back({pair->local, pair->remote, std::move(datagram)});
+}
+
+void PeerConnection::Impl::flush_unsent_dtls() {
+  while (!unsent_dtls.empty() && agent.selected_pair()) {
+    auto d = std::move(unsent_dtls.front());
+    unsent_dtls.pop_front();
+    send_dtls_datagram(std::move(d));
+  }
+}
+
+void PeerConnection::Impl::on_dtls_event(TimePoint now, dtls::Event e) {
+  std::visit(overloaded{
+                 [&](dtls::Connected&) {
+                   dtls_connected = true;
+                   start_sctp(now);
+                 },
+                 [&](dtls::ApplicationData& d) {
+                   if (sctp) sctp->handle_packet(now, d.data);
+                 },
+                 [&](dtls::Closed&) {
+                   remote_closed = true;
+                   for (auto& [id, ch] : channels) {
+                     if (ch.open && !ch.closed) events.push_back(event::DataChannelClosed{id});
+                     ch.closed = true;
+                   }
+                 },
+                 [&](dtls::Failed& f) {
+                   POSTHORN_LOG(Info, "rtc", "DTLS failed: ", f.error.message());
+                   dtls_failed = true;
+                 },
+             },
+             e);
+}
+
+void PeerConnection::Impl::start_sctp(TimePoint now) {
+  if (sctp) return;
+  sctp.emplace(sctp::Association::Config{
+      .local_port = config.sctp_port,
+      .remote_port = remote_sctp_port,
+      .is_dtls_client = dtls_role == dtls::Role::Client,
+      .remote_max_message_size = remote_max_message_size,
+      .local_max_message_size = config.max_message_size,
+  });
+  sctp->connect(now);
+  open_pending_channels();
+}
+
+void PeerConnection::Impl::open_pending_channels() {
+  for (auto& [id, ch] : channels) {
+    if (ch.open || ch.closed || ch.info.remote || ch.requested) continue;
+    auto stream = sctp->open_channel(ch.options);
+    ch.requested = true;
+    if (!stream) {
+      POSTHORN_LOG(Info, "rtc", "cannot open data channel: ", stream.error().message());
+      ch.closed = true;
+      events.push_back(event::DataChannelClosed{id});
+      continue;
+    }
+    ch.info.stream = *stream;
+    by_stream[*stream] = id;
+    if (ch.low_threshold) sctp->set_buffered_amount_low_threshold(*stream, ch.low_threshold);
+  }
+}
+
+void PeerConnection::Impl::on_sctp_event(TimePoint, sctp::Event e) {
+  std::visit(
+      overloaded{
+          [&](sctp::Connected&) {},
+          [&](sctp::ChannelOpen& o) {
+            ChannelId id;
+            if (auto it = by_stream.find(o.stream); it != by_stream.end() && !o.remote) {
+              id = it->second;
+            } else {
+              id = next_channel++;
+              ChannelEntry entry;
+              entry.info.id = id;
+              entry.info.remote = o.remote;
+              entry.requested = true;
+              channels.emplace(id, std::move(entry));
+              by_stream[o.stream] = id;
+            }
+            auto& ch = channels[id];
+            ch.open = true;
+            ch.info.label = o.label;
+            ch.info.protocol = o.protocol;
+            ch.info.ordered = o.ordered;
+            ch.info.max_retransmits = o.max_retransmits;
+            ch.info.max_packet_lifetime = o.max_packet_lifetime;
+            ch.info.negotiated = o.negotiated;
+            ch.info.stream = o.stream;
+            events.push_back(event::DataChannelOpen{ch.info});
+          },
+          [&](sctp::ChannelMessage& m) {
+            auto it = by_stream.find(m.stream);
+            if (it == by_stream.end()) return;
+            events.push_back(event::DataChannelMessage{it->second, std::move(m.data), m.binary});
+          },
+          [&](sctp::BufferedAmountLow& b) {
+            if (auto it = by_stream.find(b.stream); it != by_stream.end())
+              events.push_back(event::DataChannelBufferedAmountLow{it->second});
+          },
+          [&](sctp::ChannelClosed& c) {
+            auto it = by_stream.find(c.stream);
+            if (it == by_stream.end()) return;
+            auto& ch = channels[it->second];
+            if (!ch.closed) events.push_back(event::DataChannelClosed{it->second});
+            ch.closed = true;
+            ch.open = false;
+            by_stream.erase(it); // the stream id may be reused by a new channel
+          },
+          [&](sctp::Closed&) {
+            for (auto& [id, ch] : channels) {
+              if (ch.open && !ch.closed) events.push_back(event::DataChannelClosed{id});
+              ch.closed = true;
+            }
+            remote_closed = true;
+          },
+      },
+      e);
+}
+
+// W3C RTCPeerConnectionState from the ICE and DTLS transports.
+void PeerConnection::Impl::update_connection_state() {
+  ConnectionState next;
+  const auto ice = agent.state();
+  if (closed) {
+    next = ConnectionState::Closed;
+  } else if (ice == ice::IceState::Failed || dtls_failed) {
+    next = ConnectionState::Failed;
+  } else if (remote_closed) {
+    next = ConnectionState::Closed;
+  } else if (ice == ice::IceState::Disconnected) {
+    next = ConnectionState::Disconnected;
+  } else if ((ice == ice::IceState::Connected || ice == ice::IceState::Completed) &&
+             dtls_connected) {
+    next = ConnectionState::Connected;
+  } else if (ice == ice::IceState::New && !dtls_started) {
+    next = ConnectionState::New;
+  } else {
+    next = ConnectionState::Connecting;
+  }
+  if (next == connection) return;
+  connection = next;
+  events.push_back(event::ConnectionStateChanged{next});
+}
+
+} // namespace posthorn::rtc
