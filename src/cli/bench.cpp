@@ -1,0 +1,17 @@
+// `posthorn bench <what>`: benchmark dispatcher.
+#include "cli/commands.hpp"
+
+#include <cstdio>
+#include <string_view>
+
+namespace posthorn::cli {
+
+int run_bench_dc(int argc, char** argv);
+
+int run_bench(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "dc") return run_bench_dc(argc - 1, argv + 1);
+  std::fprintf(stderr, "usage: posthorn bench dc [--json] [--bytes N] [--setup-runs N]\n");
+  return 2;
+}
+
+} // namespace posthorn::cli

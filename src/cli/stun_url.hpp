@@ -1,0 +1,21 @@
+#pragma once
+// STUN/TURN server URLs (RFC 7064 / RFC 7065): "stun:host[:port]", default port 3478.
+
+#include "core/socket_address.hpp"
+
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace posthorn::cli {
+
+/// Parses and resolves (getaddrinfo, at startup only). The error is a human sentence.
+struct StunUrlResult {
+  std::variant<SocketAddress, std::string> value;
+  explicit operator bool() const { return value.index() == 0; }
+  const SocketAddress& operator*() const { return std::get<0>(value); }
+  const std::string& error() const { return std::get<1>(value); }
+};
+StunUrlResult resolve_stun_url(std::string_view url);
+
+} // namespace posthorn::cli

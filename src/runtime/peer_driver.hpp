@@ -1,0 +1,61 @@
+#pragma once
+// Drives one rtc::PeerConnection on an asio executor: feeds it the datagrams its UdpMux receives
+// and its timer, and after every input drains it — transmits to the sockets, events to the
+// application's callback, then re-arms the one timer (STYLE.md "sans-IO shape").
+//
+// Threading: everything runs on the executor's thread; callbacks are invoked from flush(), never
+// re-entrantly inside a PeerConnection call. Call `with()` to use the PeerConnection API: it
+// flushes afterwards so that whatever the call produced goes out.
+
+#include "core/rng.hpp"
+#include "rtc/peer_connection.hpp"
+#include "runtime/udp_mux.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace posthorn::runtime {
+
+class PeerDriver {
+public:
+  using EventHandler = std::function<void(rtc::Event&)>;
+
+  /// `mux` is shared: many drivers may serve their connections from one set of sockets.
+  PeerDriver(boost::asio::any_io_executor executor, std::shared_ptr<UdpMux> mux,
+             rtc::Configuration config, Rng& rng);
+  ~PeerDriver();
+  PeerDriver(const PeerDriver&) = delete;
+  PeerDriver& operator=(const PeerDriver&) = delete;
+
+  void on_event(EventHandler handler) { handler_ = std::move(handler); }
+
+  /// Runs `fn(pc, now)` and flushes. Returns what fn returns.
+  template <class Fn> decltype(auto) with(Fn&& fn) {
+    struct FlushOnExit {
+      PeerDriver* self;
+      ~FlushOnExit() { self->flush(); }
+    } guard{this};
+    return std::forward<Fn>(fn)(pc_, Clock::now());
+  }
+
+  [[nodiscard]] const rtc::PeerConnection& pc() const noexcept { return pc_; }
+  /// Drains transmits and events, re-arms the timer.
+  void flush();
+
+private:
+  void arm_timer();
+
+  boost::asio::any_io_executor executor_;
+  std::shared_ptr<UdpMux> mux_;
+  rtc::PeerConnection pc_;
+  UdpMux::ConnectionKey key_;
+  boost::asio::steady_timer timer_;
+  std::optional<TimePoint> armed_;
+  EventHandler handler_;
+  bool flushing_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+} // namespace posthorn::runtime

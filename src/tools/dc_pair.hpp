@@ -1,0 +1,61 @@
+#pragma once
+// Two `posthorn dc` processes (or any programs speaking its JSON-lines contract, docs/cli-dc.md)
+// wired together: signaling lines (offer/answer/candidate) from one are written to the other;
+// every other line is an event for the caller.
+
+#include "tools/child_process.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace posthorn::tools {
+
+enum class Side : std::uint8_t { Offerer = 0, Answerer = 1 };
+
+struct DcEvent {
+  Side side = Side::Offerer;
+  std::string type; // open, message, done, closed, error, ...
+  std::string line; // the raw JSON line
+  std::uint64_t bytes = 0;
+  std::string sha256;
+  std::string error;
+  std::chrono::steady_clock::time_point at;
+};
+
+class DcPair {
+public:
+  /// `offer_argv`/`answer_argv`: full command lines (argv[0] = program path).
+  DcPair(const std::vector<std::string>& offer_argv, const std::vector<std::string>& answer_argv);
+
+  /// Relays signaling until `until` returns true for an event (returned), or the timeout passes,
+  /// or both children ended (nullopt). Every event is also passed to `observe` if set.
+  std::optional<DcEvent> run_until(const std::function<bool(const DcEvent&)>& until,
+                                   std::chrono::milliseconds timeout);
+  void on_event(std::function<void(const DcEvent&)> observe) { observe_ = std::move(observe); }
+
+  ChildProcess& process(Side s) { return s == Side::Offerer ? *offerer_ : *answerer_; }
+  [[nodiscard]] std::chrono::steady_clock::time_point started() const noexcept { return started_; }
+  /// When the first signaling line (the offer) was read from a child.
+  [[nodiscard]] std::chrono::steady_clock::time_point first_signal_at() const noexcept {
+    return first_signal_at_;
+  }
+  /// Signaling lines relayed so far.
+  [[nodiscard]] std::size_t relayed() const noexcept { return relayed_; }
+
+private:
+  std::optional<DcEvent> handle_line(Side from, const std::string& line);
+
+  std::chrono::steady_clock::time_point started_;
+  std::unique_ptr<ChildProcess> offerer_;
+  std::unique_ptr<ChildProcess> answerer_;
+  std::function<void(const DcEvent&)> observe_;
+  std::size_t relayed_ = 0;
+  std::chrono::steady_clock::time_point first_signal_at_;
+};
+
+} // namespace posthorn::tools
