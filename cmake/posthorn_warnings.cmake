@@ -17,6 +17,11 @@ if(POSTHORN_SANITIZE)
                                                     -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(posthorn_options INTERFACE -fsanitize=address,undefined)
 endif()
+# Fuzz builds instrument every library for coverage, not just the fuzz targets.
+if(POSTHORN_FUZZ)
+  target_compile_options(posthorn_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined)
+  target_link_options(posthorn_options INTERFACE -fsanitize=address,undefined)
+endif()
 # Boost.Asio: no deprecated names, and asio's own coroutine support under C++20.
 target_compile_definitions(posthorn_options INTERFACE BOOST_ASIO_NO_DEPRECATED)
 

@@ -15,7 +15,9 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdio>
+#include <cstring>
 
 namespace posthorn::cli {
 namespace {
@@ -39,8 +41,21 @@ struct DcOptions {
 /// The deterministic source pattern: the byte at stream offset i is i mod 251 (a prime, so the
 /// pattern never lines up with message boundaries). Documented in docs/cli-dc.md.
 void fill_pattern(Bytes& out, std::uint64_t offset) {
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<std::uint8_t>((offset + i) % 251);
+  // One period of the pattern, copied in runs: a per-byte modulo costs more than the send.
+  static const auto period = [] {
+    std::array<std::uint8_t, 251> p{};
+    for (std::size_t i = 0; i < p.size(); ++i)
+      p[i] = static_cast<std::uint8_t>(i);
+    return p;
+  }();
+  std::size_t phase = static_cast<std::size_t>(offset % 251);
+  std::size_t i = 0;
+  while (i < out.size()) {
+    const std::size_t n = std::min(out.size() - i, period.size() - phase);
+    std::memcpy(out.data() + i, period.data() + phase, n);
+    i += n;
+    phase = 0;
+  }
 }
 
 class DcPeer {

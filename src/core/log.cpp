@@ -1,6 +1,7 @@
 #include "core/log.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 
@@ -67,8 +68,13 @@ void log_write(LogLevel level, std::string_view component, std::string_view text
     h.sink(level, component, text);
     return;
   }
-  std::fprintf(stderr, "[%s] %.*s: %.*s\n", level_name(level), static_cast<int>(component.size()),
-               component.data(), static_cast<int>(text.size()), text.data());
+  // Milliseconds since the first log line: enough to read a trace, and no wall-clock PII.
+  static const auto start = std::chrono::steady_clock::now();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "%10.3f [%s] %.*s: %.*s\n", ms, level_name(level),
+               static_cast<int>(component.size()), component.data(), static_cast<int>(text.size()),
+               text.data());
 }
 
 Redacted redact(std::string_view text) {

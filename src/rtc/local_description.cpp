@@ -68,6 +68,8 @@ result<SessionDescription> PeerConnection::Impl::build_answer() const {
       const auto their_setup = offer.effective_setup(offered).value_or(SetupRole::ActPass);
       add_transport_attributes(m, their_setup == SetupRole::Active ? SetupRole::Passive
                                                                    : SetupRole::Active);
+      // In the pre-RFC 8841 form the format *is* the SCTP port (a=sctpmap): keep them equal.
+      if (m.protocol == "DTLS/SCTP") m.formats = {std::to_string(config.sctp_port)};
       s.media.push_back(std::move(m));
       if (offer.bundle_group_of(offered.mid)) s.bundle_groups = {{offered.mid}};
     } else {

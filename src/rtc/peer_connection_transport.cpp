@@ -259,6 +259,7 @@ void PeerConnection::Impl::start_dtls(TimePoint now) {
   dtls.emplace(dtls::Endpoint::Config{.role = *dtls_role,
                                       .certificate = config.certificate,
                                       .remote_fingerprint = remote_fingerprint});
+  POSTHORN_LOG(Debug, "rtc", "DTLS endpoint created, client=", *dtls_role == dtls::Role::Client);
   if (*dtls_role == dtls::Role::Server) {
     dtls_started = true;
     dtls->start(now);
@@ -296,6 +297,7 @@ void PeerConnection::Impl::flush_unsent_dtls() {
 void PeerConnection::Impl::on_dtls_event(TimePoint now, dtls::Event e) {
   std::visit(overloaded{
                  [&](dtls::Connected&) {
+                   POSTHORN_LOG(Debug, "rtc", "DTLS connected");
                    dtls_connected = true;
                    start_sctp(now);
                  },
@@ -350,7 +352,7 @@ void PeerConnection::Impl::open_pending_channels() {
 void PeerConnection::Impl::on_sctp_event(TimePoint, sctp::Event e) {
   std::visit(
       overloaded{
-          [&](sctp::Connected&) {},
+          [&](sctp::Connected&) { POSTHORN_LOG(Debug, "rtc", "SCTP connected"); },
           [&](sctp::ChannelOpen& o) {
             ChannelId id;
             if (auto it = by_stream.find(o.stream); it != by_stream.end() && !o.remote) {
@@ -373,6 +375,7 @@ void PeerConnection::Impl::on_sctp_event(TimePoint, sctp::Event e) {
             ch.info.max_packet_lifetime = o.max_packet_lifetime;
             ch.info.negotiated = o.negotiated;
             ch.info.stream = o.stream;
+            POSTHORN_LOG(Debug, "rtc", "data channel open, remote=", o.remote);
             events.push_back(event::DataChannelOpen{ch.info});
           },
           [&](sctp::ChannelMessage& m) {

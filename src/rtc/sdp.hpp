@@ -50,9 +50,9 @@ std::optional<SetupRole> parse_setup_role(std::string_view text) noexcept;
 
 /// One m= section.
 struct MediaSection {
-  std::string kind;        // "application", "audio", "video"
-  std::uint16_t port = 9;  // 0 = rejected / disabled (RFC 3264 §6, RFC 8843 §7.3.3)
-  std::string protocol;    // "UDP/DTLS/SCTP", "DTLS/SCTP" (pre-RFC 8841), "UDP/TLS/RTP/SAVPF"
+  std::string kind;       // "application", "audio", "video"
+  std::uint16_t port = 9; // 0 = rejected / disabled (RFC 3264 §6, RFC 8843 §7.3.3)
+  std::string protocol;   // "UDP/DTLS/SCTP", "DTLS/SCTP" (pre-RFC 8841), "UDP/TLS/RTP/SAVPF"
   std::vector<std::string> formats; // "webrtc-datachannel", payload types, or "5000" (old form)
   std::string mid;                  // a=mid (RFC 5888); empty = absent
   std::optional<std::string> ice_ufrag, ice_pwd; // may be session-level: see effective_*()

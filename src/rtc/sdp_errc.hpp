@@ -1,7 +1,6 @@
 #pragma once
-// The rtc layer's error codes. So far only the SDP codec reports errors; when PeerConnection
-// needs its own, add them to this enum (and consider renaming the file to errc.hpp): one Errc
-// per layer (STYLE.md "Errors").
+// The rtc layer's error codes: the SDP codec's and PeerConnection's. One Errc per layer
+// (STYLE.md "Errors"); the file keeps the sdp_ prefix for historical reasons only.
 
 #include "core/error.hpp"
 
@@ -13,8 +12,8 @@ enum class Errc {
   TooManyMediaSections, // more than kMaxMediaSections m= lines
   TooManyCandidates,    // more than kMaxCandidatesPerSection a=candidate lines in one section
   // PeerConnection (JSEP) errors:
-  InvalidState,          // a call not allowed in the current signaling state (W3C InvalidStateError)
-  NoDataChannelSection,  // the description has no usable UDP/DTLS/SCTP section
+  InvalidState,         // a call not allowed in the current signaling state (W3C InvalidStateError)
+  NoDataChannelSection, // the description has no usable UDP/DTLS/SCTP section
   MissingIceCredentials, // no a=ice-ufrag / a=ice-pwd for the data section
   MissingFingerprint,    // no a=fingerprint (RFC 8842 §5.1 requires one)
   FingerprintChanged,    // a renegotiation changed the peer's DTLS identity

@@ -12,17 +12,27 @@
 namespace posthorn::rtc {
 namespace {
 
-bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t';
+}
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 bool is_hex(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
-char to_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-char to_upper(char c) noexcept { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
+char to_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+char to_upper(char c) noexcept {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+}
 
 std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && (is_space(s.back()) || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && is_space(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && (is_space(s.back()) || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -41,9 +51,11 @@ std::vector<std::string_view> split(std::string_view s, bool comma_too = false) 
   auto sep = [&](char c) { return is_space(c) || (comma_too && c == ','); };
   std::size_t i = 0;
   while (i < s.size()) {
-    while (i < s.size() && sep(s[i])) ++i;
+    while (i < s.size() && sep(s[i]))
+      ++i;
     const std::size_t start = i;
-    while (i < s.size() && !sep(s[i])) ++i;
+    while (i < s.size() && !sep(s[i]))
+      ++i;
     if (i > start) out.push_back(s.substr(start, i - start));
   }
   return out;
@@ -84,8 +96,10 @@ std::optional<Fingerprint> parse_fingerprint(std::string_view value) {
     if (!ok) return std::nullopt;
   }
   Fingerprint fp;
-  for (char c : t[0]) fp.algorithm += to_lower(c);
-  for (char c : hex) fp.value += to_upper(c);
+  for (char c : t[0])
+    fp.algorithm += to_lower(c);
+  for (char c : hex)
+    fp.value += to_upper(c);
   return fp;
 }
 
@@ -143,7 +157,8 @@ bool handle_transport_attribute(TransportFields f, const Attribute& a) {
     if (tokens.empty()) {
       keep();
     } else {
-      for (auto t : tokens) f.options.emplace_back(t);
+      for (auto t : tokens)
+        f.options.emplace_back(t);
     }
     return true;
   }
@@ -277,7 +292,8 @@ private:
     m.kind = std::string(t[0]);
     m.port = *port;
     m.protocol = std::string(t[2]);
-    for (std::size_t i = 3; i < t.size(); ++i) m.formats.emplace_back(t[i]);
+    for (std::size_t i = 3; i < t.size(); ++i)
+      m.formats.emplace_back(t[i]);
     if (session_connection_) m.connection_address = *session_connection_;
     return {};
   }
@@ -303,7 +319,8 @@ private:
       const auto t = split(*a.value);
       if (!t.empty() && is_bundle(t[0])) {
         auto& group = sdp_.bundle_groups.emplace_back();
-        for (std::size_t i = 1; i < t.size(); ++i) group.emplace_back(t[i]);
+        for (std::size_t i = 1; i < t.size(); ++i)
+          group.emplace_back(t[i]);
         return;
       }
     }

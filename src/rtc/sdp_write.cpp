@@ -25,8 +25,7 @@ private:
 };
 
 void write_transport(Writer& w, const std::optional<std::string>& ufrag,
-                     const std::optional<std::string>& pwd,
-                     const std::vector<std::string>& options,
+                     const std::optional<std::string>& pwd, const std::vector<std::string>& options,
                      const std::optional<Fingerprint>& fingerprint,
                      const std::optional<SetupRole>& setup) {
   if (ufrag) w.line("a=ice-ufrag:", *ufrag);
@@ -70,9 +69,11 @@ void write_media(Writer& w, const MediaSection& m) {
     }
   }
   if (m.max_message_size) w.line("a=max-message-size:", std::uint64_t{*m.max_message_size});
-  for (const auto& c : m.candidates) w.line("a=", c.to_string());
+  for (const auto& c : m.candidates)
+    w.line("a=", c.to_string());
   if (m.end_of_candidates) w.line("a=end-of-candidates");
-  for (const auto& a : m.other_attributes) w.line("a=", a);
+  for (const auto& a : m.other_attributes)
+    w.line("a=", a);
 }
 
 } // namespace
@@ -95,8 +96,10 @@ std::string to_string(const SessionDescription& d) {
   }
   if (d.ice_lite) w.line("a=ice-lite");
   write_transport(w, d.ice_ufrag, d.ice_pwd, d.ice_options, d.fingerprint, d.setup);
-  for (const auto& a : d.other_attributes) w.line("a=", a);
-  for (const auto& m : d.media) write_media(w, m);
+  for (const auto& a : d.other_attributes)
+    w.line("a=", a);
+  for (const auto& m : d.media)
+    write_media(w, m);
   return w.take();
 }
 

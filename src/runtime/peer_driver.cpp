@@ -11,8 +11,9 @@ PeerDriver::PeerDriver(boost::asio::any_io_executor executor, std::shared_ptr<Ud
       pc_.local_ice_credentials().ufrag,
       [this](const SocketAddress& local, const SocketAddress& remote, ByteView data) {
         pc_.handle_datagram(Clock::now(), local, remote, data);
-        flush();
-      });
+      },
+      // Datagrams of one receive burst are all fed in, then one flush sends every reply together.
+      [this] { flush(); });
 }
 
 PeerDriver::~PeerDriver() {
@@ -26,9 +27,15 @@ void PeerDriver::flush() {
   flushing_ = true;
   for (bool progress = true; progress;) {
     progress = false;
-    while (auto t = pc_.poll_transmit()) {
+    outgoing_.clear();
+    while (auto t = pc_.poll_transmit())
+      outgoing_.push_back(std::move(*t));
+    if (!outgoing_.empty()) {
       progress = true;
-      mux_->send(key_, t->local, t->remote, t->payload);
+      batch_.clear();
+      for (const auto& t : outgoing_)
+        batch_.push_back({&t.local, &t.remote, t.payload});
+      mux_->send_many(key_, batch_);
     }
     while (auto e = pc_.poll_event()) {
       progress = true;

@@ -55,6 +55,8 @@ private:
   std::optional<TimePoint> armed_;
   EventHandler handler_;
   bool flushing_ = false;
+  std::vector<ice::Transmit> outgoing_; // reused across flushes
+  std::vector<UdpMux::Outgoing> batch_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -45,18 +46,25 @@ public:
 
   [[nodiscard]] std::vector<SocketAddress> local_addresses() const;
 
-  /// Registers a connection identified by its local ICE ufrag. Returns a key for send/remove.
-  ConnectionKey add_connection(std::string local_ufrag, Receiver receiver);
+  /// Registers a connection identified by its local ICE ufrag. `burst_end` runs once after each
+  /// batch of datagrams delivered to this connection (drivers flush there, so that the replies
+  /// to a burst go out in one sendmmsg). Returns a key for send/remove.
+  ConnectionKey add_connection(std::string local_ufrag, Receiver receiver,
+                               std::function<void()> burst_end = {});
   /// The connection changed ufrag (ICE restart).
   void set_ufrag(ConnectionKey key, std::string local_ufrag);
   void remove_connection(ConnectionKey key);
 
+  struct Outgoing {
+    const SocketAddress* local;
+    const SocketAddress* remote;
+    ByteView data;
+  };
   /// Sends immediately (non-blocking). Learns the route remote → connection.
   void send(ConnectionKey key, const SocketAddress& local, const SocketAddress& remote,
             ByteView data);
-
-  /// Called after each burst of received datagrams has been dispatched (drivers flush here).
-  void on_burst_end(std::function<void()> fn);
+  /// Sends a batch with as few system calls as possible (sendmmsg per local socket).
+  void send_many(ConnectionKey key, std::span<const Outgoing> datagrams);
 
   [[nodiscard]] const UdpMuxStats& stats() const noexcept;
 
