@@ -62,8 +62,8 @@ struct Failed {
 };
 using Event = std::variant<Connected, ApplicationData, Closed, Failed>;
 
-/// W3C RTCDtlsTransportState, minus "new"/"connecting" subtleties: Connecting covers the
-/// handshake and the wait for the remote fingerprint.
+/// Mirrors W3C RTCDtlsTransportState. Connecting covers both the handshake and the wait for the
+/// remote fingerprint.
 enum class State : std::uint8_t { New, Connecting, Connected, Closed, Failed };
 
 class Endpoint {

@@ -16,14 +16,22 @@ constexpr std::size_t kMaxFoundation = 32;
 // RFC 1035 §2.3.4: a host name is at most 253 characters in text form.
 constexpr std::size_t kMaxHostName = 253;
 
-bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-bool is_visible(char c) noexcept { return c > 0x20 && c < 0x7f; }
+bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t';
+}
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+bool is_visible(char c) noexcept {
+  return c > 0x20 && c < 0x7f;
+}
 
 std::string_view trim(std::string_view s) noexcept {
   auto blank = [](char c) { return is_space(c) || c == '\r' || c == '\n'; };
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  while (!s.empty() && blank(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && blank(s.back()))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -32,9 +40,11 @@ std::vector<std::string_view> split_tokens(std::string_view s) {
   std::vector<std::string_view> out;
   std::size_t i = 0;
   while (i < s.size()) {
-    while (i < s.size() && is_space(s[i])) ++i;
+    while (i < s.size() && is_space(s[i]))
+      ++i;
     const std::size_t start = i;
-    while (i < s.size() && !is_space(s[i])) ++i;
+    while (i < s.size() && !is_space(s[i]))
+      ++i;
     if (i > start) out.push_back(s.substr(start, i - start));
   }
   return out;
@@ -110,7 +120,9 @@ std::string_view tcp_type_name(TcpType t) noexcept {
   return "active";
 }
 
-error_code malformed() { return Errc::MalformedCandidate; }
+error_code malformed() {
+  return Errc::MalformedCandidate;
+}
 
 } // namespace
 

@@ -375,7 +375,7 @@ TEST(DtlsEndpoint, LostClientHelloIsRetransmitted) {
   ASSERT_TRUE(pair.client.poll_timeout());
   EXPECT_LE(*pair.client.poll_timeout() - t0, milliseconds(60));
   ASSERT_TRUE(pair.drive_until([&] { return pair.both_connected(); }, "handshake after loss"));
-  EXPECT_EQ(client_hellos, 2);
+  EXPECT_GE(client_hellos, 2); // a third is possible if this machine stalls for 60+ ms
   EXPECT_GE(pair.now - t0, milliseconds(45)); // OpenSSL treats < 15 ms left as expired
   // The retransmission is a new record: same message, next sequence number (RFC 6347 §4.2.4).
   auto first = parse_records(pair.client_sent[0]);
@@ -406,16 +406,21 @@ TEST(DtlsEndpoint, LostServerFlightIsRecovered) {
 TEST(DtlsEndpoint, VirtualTimeAloneNeverRetransmits) {
   // The documented compromise, pinned down: with the virtual clock racing ahead of OpenSSL's
   // real clock, handle_timeout() re-arms instead of retransmitting, and nothing breaks.
-  auto pair = EndpointPair::connected_configs();
-  pair.client.start(pair.now);
-  ASSERT_TRUE(pair.client.poll_transmit());
+  auto c = make_certificate();
+  auto cc = EndpointPair::config(Role::Client, c, c);
+  cc.initial_retransmit_timeout = seconds(10); // far beyond any real stall of this test
+  Endpoint client(cc);
+  TimePoint now{};
+  client.start(now);
+  ASSERT_TRUE(client.poll_transmit());
   for (int i = 0; i < 3; ++i) {
-    auto t = pair.client.poll_timeout();
+    auto t = client.poll_timeout();
     ASSERT_TRUE(t);
-    pair.now = *t;
-    pair.client.handle_timeout(pair.now);
-    EXPECT_FALSE(pair.client.poll_transmit());
-    EXPECT_GT(*pair.client.poll_timeout(), pair.now);
+    EXPECT_GE(*t - now, seconds(9));
+    now = *t;
+    client.handle_timeout(now);
+    EXPECT_FALSE(client.poll_transmit());
+    EXPECT_GT(*client.poll_timeout(), now);
   }
 }
 

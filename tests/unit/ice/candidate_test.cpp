@@ -192,9 +192,9 @@ TEST(Candidate, RejectsMissingFields) {
   }
   expect_rejected("");
   expect_rejected("candidate:");
-  expect_rejected("1 1 udp 2122252543 192.168.1.5 54321 typ host");         // no "candidate:"
-  expect_rejected("candidate:1 1 udp 2122252543 192.168.1.5 54321 host");   // no "typ"
-  expect_rejected("candidate:1 1 udp 2122252543 192.168.1.5 typ host");     // no port
+  expect_rejected("1 1 udp 2122252543 192.168.1.5 54321 typ host");          // no "candidate:"
+  expect_rejected("candidate:1 1 udp 2122252543 192.168.1.5 54321 host");    // no "typ"
+  expect_rejected("candidate:1 1 udp 2122252543 192.168.1.5 typ host");      // no port
   expect_rejected("candidate: 1 udp 2122252543 192.168.1.5 54321 typ host"); // no foundation
 }
 
@@ -239,11 +239,13 @@ TEST(Candidate, RejectsHalfOrRepeatedRelatedAddress) {
 
 TEST(Candidate, RejectsOverlongText) {
   std::string text = "candidate:1 1 udp 5 10.0.0.1 1 typ host";
-  while (text.size() <= 1024) text += " x y";
+  while (text.size() <= 1024)
+    text += " x y";
   expect_rejected(text);
   // Just under the bound is fine.
   std::string ok = "candidate:1 1 udp 5 10.0.0.1 1 typ host";
-  while (ok.size() + 4 <= 1024) ok += " x y";
+  while (ok.size() + 4 <= 1024)
+    ok += " x y";
   EXPECT_TRUE(Candidate::parse(ok));
 }
 

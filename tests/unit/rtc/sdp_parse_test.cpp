@@ -64,12 +64,13 @@ TEST_P(GoldenSdp, ParsesCrlfAndLfAlike) {
   EXPECT_EQ(*crlf, parse_golden(GetParam()));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    RealStacks, GoldenSdp,
-    ::testing::Values("chrome_offer.sdp", "chrome_offer_gathered.sdp", "safari_answer.sdp",
-                      "firefox_offer.sdp", "libdatachannel_offer.sdp", "werift_offer.sdp",
-                      "pion_offer.sdp", "legacy_dtls_sctp_offer.sdp", "chrome_av_app_offer.sdp",
-                      "chrome_av_app_answer_expected.sdp"));
+INSTANTIATE_TEST_SUITE_P(RealStacks, GoldenSdp,
+                         ::testing::Values("chrome_offer.sdp", "chrome_offer_gathered.sdp",
+                                           "safari_answer.sdp", "firefox_offer.sdp",
+                                           "libdatachannel_offer.sdp", "werift_offer.sdp",
+                                           "pion_offer.sdp", "legacy_dtls_sctp_offer.sdp",
+                                           "chrome_av_app_offer.sdp",
+                                           "chrome_av_app_answer_expected.sdp"));
 
 TEST(SdpParse, ChromeDataChannelOffer) {
   const auto d = parse_golden("chrome_offer.sdp");
@@ -78,8 +79,8 @@ TEST(SdpParse, ChromeDataChannelOffer) {
   EXPECT_EQ(d.session_version, 2u);
   EXPECT_EQ(d.session_name, "-");
   EXPECT_EQ(d.bundle_groups, (std::vector<std::vector<std::string>>{{"0"}}));
-  EXPECT_EQ(d.other_attributes, (std::vector<std::string>{"extmap-allow-mixed",
-                                                          "msid-semantic: WMS"}));
+  EXPECT_EQ(d.other_attributes,
+            (std::vector<std::string>{"extmap-allow-mixed", "msid-semantic: WMS"}));
   EXPECT_FALSE(d.ice_ufrag);
   EXPECT_FALSE(d.fingerprint);
   ASSERT_EQ(d.media.size(), 1u);
@@ -390,18 +391,18 @@ TEST(SdpParse, FirstValidValueWinsAndRepeatsAreKept) {
   EXPECT_EQ(m.max_message_size, 1u);
   EXPECT_EQ(m.direction, "recvonly");
   EXPECT_TRUE(m.rtcp_mux);
-  EXPECT_EQ(m.other_attributes,
-            (std::vector<std::string>{"mid:second", "setup:passive",
-                                      "sctpmap:6000 webrtc-datachannel 1024",
-                                      "max-message-size:2", "sendonly"}));
+  EXPECT_EQ(m.other_attributes, (std::vector<std::string>{"mid:second", "setup:passive",
+                                                          "sctpmap:6000 webrtc-datachannel 1024",
+                                                          "max-message-size:2", "sendonly"}));
   EXPECT_EQ(*parse_sdp(to_string(d)), d);
 }
 
 TEST(SdpParse, PrefersSha256FingerprintAndNormalisesCase) {
-  const auto d = parse_ok(kHeader + kDataSection +
-                          "a=fingerprint:SHA-1 0a:1b:2c:3d:4e:5f:60:71:82:93:a4:b5:c6:d7:e8:f9:0a:1b:"
-                          "2c:3d\n"
-                          "a=fingerprint:SHA-256 ab:cd:ef:01\n");
+  const auto d =
+      parse_ok(kHeader + kDataSection +
+               "a=fingerprint:SHA-1 0a:1b:2c:3d:4e:5f:60:71:82:93:a4:b5:c6:d7:e8:f9:0a:1b:"
+               "2c:3d\n"
+               "a=fingerprint:SHA-256 ab:cd:ef:01\n");
   const auto& m = d.media.at(0);
   ASSERT_TRUE(m.fingerprint);
   EXPECT_EQ(m.fingerprint->algorithm, "sha-256");
@@ -518,20 +519,20 @@ TEST(SdpParse, RejectsBrokenMediaLines) {
   expect_error(kHeader + "m=application\n", Errc::MalformedSdp);
   expect_error(kHeader + "m=application 65536 UDP/DTLS/SCTP webrtc-datachannel\n",
                Errc::MalformedSdp);
-  expect_error(kHeader + "m=application x UDP/DTLS/SCTP webrtc-datachannel\n",
-               Errc::MalformedSdp);
-  expect_error(kHeader + "m=application -9 UDP/DTLS/SCTP webrtc-datachannel\n",
-               Errc::MalformedSdp);
+  expect_error(kHeader + "m=application x UDP/DTLS/SCTP webrtc-datachannel\n", Errc::MalformedSdp);
+  expect_error(kHeader + "m=application -9 UDP/DTLS/SCTP webrtc-datachannel\n", Errc::MalformedSdp);
   expect_error(kHeader + "m=application 9 UDP/DTLS/SCTP web\x01rtc\n", Errc::MalformedSdp);
 }
 
 TEST(SdpParse, EnforcesSizeLimits) {
   std::string big = kHeader;
-  while (big.size() <= kMaxSdpSize) big += "a=x-padding:0123456789abcdef0123456789abcdef\n";
+  while (big.size() <= kMaxSdpSize)
+    big += "a=x-padding:0123456789abcdef0123456789abcdef\n";
   expect_error(big, Errc::SdpTooLarge);
 
   std::string sections = kHeader;
-  for (std::size_t i = 0; i < kMaxMediaSections; ++i) sections += "m=audio 0 RTP/AVP 0\n";
+  for (std::size_t i = 0; i < kMaxMediaSections; ++i)
+    sections += "m=audio 0 RTP/AVP 0\n";
   EXPECT_EQ(parse_ok(sections).media.size(), kMaxMediaSections);
   expect_error(sections + "m=audio 0 RTP/AVP 0\n", Errc::TooManyMediaSections);
 
@@ -540,8 +541,7 @@ TEST(SdpParse, EnforcesSizeLimits) {
     candidates += "a=candidate:1 1 udp 5 10.0.0.1 " + std::to_string(i + 1) + " typ host\n";
   }
   EXPECT_EQ(parse_ok(candidates).media.at(0).candidates.size(), kMaxCandidatesPerSection);
-  expect_error(candidates + "a=candidate:1 1 udp 5 10.0.0.1 1 typ host\n",
-               Errc::TooManyCandidates);
+  expect_error(candidates + "a=candidate:1 1 udp 5 10.0.0.1 1 typ host\n", Errc::TooManyCandidates);
 }
 
 } // namespace

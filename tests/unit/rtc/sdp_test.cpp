@@ -132,8 +132,8 @@ TEST(Sdp, SctpDefaultsFollowRfc8841) {
 }
 
 TEST(Sdp, SetupRoleNames) {
-  for (auto role : {SetupRole::ActPass, SetupRole::Active, SetupRole::Passive,
-                    SetupRole::HoldConn}) {
+  for (auto role :
+       {SetupRole::ActPass, SetupRole::Active, SetupRole::Passive, SetupRole::HoldConn}) {
     EXPECT_EQ(parse_setup_role(to_string(role)), role);
   }
   EXPECT_EQ(to_string(SetupRole::ActPass), "actpass");
