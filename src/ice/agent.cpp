@@ -176,9 +176,14 @@ void Agent::handle_datagram(TimePoint now, const SocketAddress& local, const Soc
   s.update_liveness(now);
 }
 
-void Agent::note_inbound_data(TimePoint now) {
+void Agent::note_inbound_data(TimePoint now, const SocketAddress& local,
+                              const SocketAddress& remote) {
+  // Only the pair the data arrived on is alive: data from a new (peer-reflexive) address must
+  // not make a dead selected pair look healthy.
   auto& s = *impl_;
-  if (s.selected) s.pairs[*s.selected].last_activity = now;
+  auto base = s.find_base(local);
+  if (!base) return;
+  if (auto i = s.find_pair(*base, remote)) s.pairs[*i].last_activity = now;
 }
 
 void Agent::handle_timeout(TimePoint now) {

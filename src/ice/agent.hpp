@@ -144,7 +144,7 @@ public:
   void handle_datagram(TimePoint now, const SocketAddress& local, const SocketAddress& remote,
                        ByteView data);
   /// Non-STUN traffic from a permitted source keeps the pair alive for Disconnected detection.
-  void note_inbound_data(TimePoint now);
+  void note_inbound_data(TimePoint now, const SocketAddress& local, const SocketAddress& remote);
   void handle_timeout(TimePoint now);
 
   // --- outputs ---

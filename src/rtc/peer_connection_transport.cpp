@@ -39,7 +39,7 @@ void PeerConnection::handle_datagram(TimePoint now, const SocketAddress& local,
       ++s.stats.dropped_unpermitted_source;
       return;
     }
-    s.agent.note_inbound_data(now);
+    s.agent.note_inbound_data(now, local, remote);
     if (s.dtls) {
       s.dtls->handle_datagram(now, data);
     } else if (s.early_dtls.size() < kMaxEarlyDtls) {

@@ -24,8 +24,8 @@ std::string_view role_name(ice::Role r) {
 
 SimAgentPeer::SimAgentPeer(Network& net, std::string name, IpAddress local_ip,
                            ice::AgentConfig config, std::uint16_t port, Duration signaling_delay)
-    : net_(net), name_(std::move(name)), rng_(net.rng().next_u64()), agent_(std::move(config), rng_),
-      local_(local_ip, port), signaling_delay_(signaling_delay) {
+    : net_(net), name_(std::move(name)), rng_(net.rng().next_u64()),
+      agent_(std::move(config), rng_), local_(local_ip, port), signaling_delay_(signaling_delay) {
   agent_.add_local_socket(local_);
 }
 
@@ -111,9 +111,9 @@ std::string SimAgentPeer::describe() const {
   const auto& st = agent_.stats();
   os << name_ << " (" << local_.to_string() << "): state " << ice::to_string(agent_.state())
      << ", role " << role_name(agent_.role()) << ", pairs " << agent_.pair_count()
-     << ", checks sent " << st.checks_sent << " received " << st.checks_received
-     << ", responses " << st.responses_received << ", role conflicts " << st.role_conflicts
-     << ", pairs failed " << st.pairs_failed << ", bad integrity " << st.dropped_bad_integrity;
+     << ", checks sent " << st.checks_sent << " received " << st.checks_received << ", responses "
+     << st.responses_received << ", role conflicts " << st.role_conflicts << ", pairs failed "
+     << st.pairs_failed << ", bad integrity " << st.dropped_bad_integrity;
   if (auto p = agent_.selected_pair()) os << "\n  selected " << describe_pair(*p);
   os << "\n  log (last 40):";
   const std::size_t from = log_.size() > 40 ? log_.size() - 40 : 0;

@@ -47,9 +47,7 @@ public:
   [[nodiscard]] bool completed() const noexcept {
     return agent_.state() == ice::IceState::Completed;
   }
-  [[nodiscard]] const std::vector<Timed<ice::IceState>>& states() const noexcept {
-    return states_;
-  }
+  [[nodiscard]] const std::vector<Timed<ice::IceState>>& states() const noexcept { return states_; }
   [[nodiscard]] const std::vector<Timed<ice::Role>>& role_changes() const noexcept {
     return roles_;
   }

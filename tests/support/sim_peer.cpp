@@ -20,8 +20,7 @@ rtc::Configuration make_configuration(const SimPeerConfig& c) {
 }
 
 template <class T>
-std::optional<TimePoint> first_matching(const std::vector<Timed<T>>& v, T value,
-                                        TimePoint after) {
+std::optional<TimePoint> first_matching(const std::vector<Timed<T>>& v, T value, TimePoint after) {
   for (const auto& t : v) {
     if (t.value == value && t.at >= after) return t.at;
   }
@@ -39,6 +38,7 @@ std::string format_virtual(TimePoint t) {
 SimPeer::SimPeer(Network& net, std::string name, IpAddress local_ip, SimPeerConfig config)
     : net_(net), name_(std::move(name)), config_(std::move(config)), rng_(net.rng().next_u64()),
       pc_(make_configuration(config_), rng_), local_(local_ip, config_.port) {
+  if (config_.virtual_wall_clock) clock_.emplace(net);
   pc_.add_local_socket(local_);
 }
 
@@ -254,11 +254,15 @@ void SimPeer::on_event(rtc::Event& e) {
                    if (c.candidate.empty() && send_when_gathered_) send_when_gathered();
                  },
                  [&](rtc::event::SignalingStateChanged&) {},
-                 [&](rtc::event::IceStateChanged& s) { ice_states_.push_back({now, s.state}); },
+                 [&](rtc::event::IceStateChanged& s) {
+                   ice_states_.push_back({now, s.state});
+                 },
                  [&](rtc::event::ConnectionStateChanged& s) {
                    connection_states_.push_back({now, s.state});
                  },
-                 [&](rtc::event::DataChannelOpen& o) { opened_.push_back({now, o.channel}); },
+                 [&](rtc::event::DataChannelOpen& o) {
+                   opened_.push_back({now, o.channel});
+                 },
                  [&](rtc::event::DataChannelMessage& m) {
                    auto& r = rx_[m.channel];
                    ++r.record.messages;
@@ -281,7 +285,9 @@ void SimPeer::on_event(rtc::Event& e) {
                    for (auto& [token, fn] : listeners)
                      fn(b.channel);
                  },
-                 [&](rtc::event::DataChannelClosed& c) { closed_.push_back({now, c.channel}); },
+                 [&](rtc::event::DataChannelClosed& c) {
+                   closed_.push_back({now, c.channel});
+                 },
              },
              e);
 }
@@ -350,7 +356,8 @@ void BulkSender::pump() {
   pumping_ = true;
   auto& pc = peer_.pc();
   while (sent_ < options_.total && pc.buffered_amount(channel_) < options_.high_water) {
-    if (pending_.empty()) pending_ = pattern_.bytes(std::min(options_.chunk, options_.total - sent_));
+    if (pending_.empty())
+      pending_ = pattern_.bytes(std::min(options_.chunk, options_.total - sent_));
     auto r = peer_.send(channel_, pending_, true);
     max_buffered_ = std::max(max_buffered_, pc.buffered_amount(channel_));
     if (!r) {

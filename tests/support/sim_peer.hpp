@@ -16,7 +16,11 @@
 //   topo.attach_b(bob, "bob");
 //   auto ch = alice.create_channel({.label = "chat"});
 //   sim::negotiate(alice, bob);                        // offer from alice, answer from bob
-//   ASSERT_TRUE(net.drive_until([&] { return bob.channel_by_label("chat"); }, 30s, "open"));
+//   ASSERT_TRUE(net.drive_until([&] { return bob.channel_by_label("chat").has_value(); }, 30s,
+//                               "channel open"));
+//
+// Clocks: a SimPeer installs a VirtualWallClock (sim_wall_clock.hpp) for its network, so the
+// wall clock usrsctp and OpenSSL read behind our back follows the virtual one.
 //
 // Randomness: each SimPeer owns a SeededRng seeded from net.rng(), so the ICE credentials, tie
 // breakers and consent jitter follow the test seed. OpenSSL still draws its own randomness (DTLS
@@ -26,6 +30,7 @@
 // Not thread-safe (nothing in the sim is). A SimPeer must outlive its use by the network.
 
 #include "sim_net.hpp"
+#include "sim_wall_clock.hpp"
 
 #include "core/crypto.hpp"
 #include "ice/agent.hpp"
@@ -53,6 +58,9 @@ struct SimPeerConfig {
   /// Keep every received message; off: only count them and hash their bytes (for 16 MiB runs).
   bool store_messages = true;
   std::size_t max_message_size = 256 * 1024;
+  /// Install a VirtualWallClock (sim_wall_clock.hpp) for the network. Only for showing what
+  /// happens without one: usrsctp never repairs a lost retransmission under loss.
+  bool virtual_wall_clock = true;
 };
 
 template <class T> struct Timed {
@@ -175,6 +183,7 @@ private:
   void send_when_gathered();
 
   Network& net_;
+  std::optional<VirtualWallClock> clock_; // usrsctp's and DTLS's hidden clock follows net_'s
   std::string name_;
   SimPeerConfig config_;
   SeededRng rng_;
