@@ -3,6 +3,7 @@
 
 #include "core/log.hpp"
 #include "sctp/association_internal.hpp"
+#include "sctp/packet_check.hpp"
 #include "sctp/socket_setup.hpp"
 #include "sctp/usrsctp_stack.hpp"
 
@@ -69,6 +70,11 @@ void Association::connect(TimePoint now) {
 }
 
 void Association::handle_packet(TimePoint now, ByteView sctp_packet) {
+  // usrsctp 0.9.5 trusts TLV lengths in places (packet_check.hpp): never let it see bad framing.
+  if (!is_well_formed_packet(sctp_packet)) {
+    ++stats_.malformed_packets_dropped;
+    return;
+  }
   if (state_ == State::Idle) {
     if (early_packets_.size() < tuning::kMaxEarlyPackets) {
       early_packets_.emplace_back(sctp_packet.begin(), sctp_packet.end());
@@ -80,9 +86,6 @@ void Association::handle_packet(TimePoint now, ByteView sctp_packet) {
   }
   if (socket_ == nullptr) return; // closed
   ++stats_.packets_received;
-  // A packet shorter than the common header plus one chunk header cannot mean anything; usrsctp
-  // would drop it too, after allocating an mbuf for it.
-  if (sctp_packet.size() < 16) return;
   auto& stack = UsrsctpStack::instance();
   auto session = stack.enter(port_);
   stack.advance(now);

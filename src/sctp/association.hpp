@@ -114,6 +114,7 @@ struct AssociationStats {
   std::uint64_t bytes_received = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t early_packets_dropped = 0;     // before connect(), beyond kMaxEarlyPackets
+  std::uint64_t malformed_packets_dropped = 0; // failed is_well_formed_packet (packet_check.hpp)
   std::uint64_t oversize_messages_dropped = 0; // over local_max_message_size
   std::uint64_t unknown_stream_dropped = 0;    // data on a stream without a channel
   std::uint64_t unknown_ppid_dropped = 0;

@@ -1,6 +1,7 @@
 #include "sctp/usrsctp_stack.hpp"
 
 #include "core/log.hpp"
+#include "sctp/checksum.hpp"
 #include "sctp/tuning.hpp"
 
 #include <usrsctp.h>
@@ -23,8 +24,12 @@ void apply_sysctls() {
   usrsctp_sysctl_set_sctp_reconfig_enable(1);
   // ECN bits cannot cross DTLS-over-UDP sockets we do not control; browsers disable it too.
   usrsctp_sysctl_set_sctp_ecn_enable(0);
-  // Our AF_CONN "addresses" never change; never react to address (de)registration with ASCONF.
+  // Our AF_CONN "addresses" never change: no dynamic address reconfiguration (RFC 5061), and so
+  // no AUTH (RFC 4895), which only ASCONF needs. WebRTC peers do not use either (Chrome's dcsctp
+  // implements neither), and every extension not offered is parser surface a peer cannot reach.
   usrsctp_sysctl_set_sctp_auto_asconf(0);
+  usrsctp_sysctl_set_sctp_asconf_enable(0); // before auth: usrsctp refuses ASCONF without AUTH
+  usrsctp_sysctl_set_sctp_auth_enable(0);
   usrsctp_sysctl_set_sctp_max_chunks_on_queue(kMaxChunksOnQueue);
   usrsctp_sysctl_set_sctp_initial_cwnd(kInitialCwndMtus);
   usrsctp_sysctl_set_sctp_max_burst_default(kMaxBurst);
@@ -169,12 +174,9 @@ std::uint32_t UsrsctpStack::checksum_errors() {
 int UsrsctpStack::on_output(void* addr, void* buffer, std::size_t length, std::uint8_t /*tos*/,
                             std::uint8_t /*set_df*/) {
   if (length < 12) return -1;
-  // CRC32c offload is on (see the constructor): usrsctp left the checksum field zero, and the
-  // checksum is computed over the packet with that field zero. usrsctp_crc32c returns it in
-  // network byte order.
+  // CRC32c offload is on (see the constructor): the checksum is ours to fill in.
   auto* bytes = static_cast<std::uint8_t*>(buffer);
-  const std::uint32_t crc = usrsctp_crc32c(buffer, length);
-  std::memcpy(bytes + 8, &crc, sizeof crc);
+  fill_checksum(MutableByteView(bytes, length));
   Bytes packet(bytes, bytes + length); // usrsctp frees `buffer` when we return: copy out
 
   auto& stack = instance();
@@ -184,6 +186,7 @@ int UsrsctpStack::on_output(void* addr, void* buffer, std::size_t length, std::u
   if (it == stack.ports_.end()) return 0; // association already destroyed: drop silently
   it->second.outbox.push_back(std::move(packet));
   if (stack.active_.load(std::memory_order_relaxed) != id) stack.mark_woken_locked(id, it->second);
+
   return 0;
 }
 

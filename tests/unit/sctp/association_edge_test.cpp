@@ -185,25 +185,31 @@ TEST(AssociationEdge, PathThatDiesLosesTheAssociation) {
 }
 
 TEST(AssociationEdge, TimerWorkForAnIdleAssociationWakesItsDriver) {
-  // usrsctp's timer wheel is global: driving pair 2 fires pair 1's retransmission timer.
+  // usrsctp's timer wheel is global: driving pair 2 fires pair 1's delayed-SACK timer.
   int woken = 0;
-  auto client = testing::client_config();
-  client.wake = [&] { ++woken; };
-  Pair p1(client);
+  auto server = testing::server_config();
+  server.wake = [&] { ++woken; };
+  Pair p1(testing::client_config(), server);
   ASSERT_TRUE(p1.connect_and_wait());
   StreamId sid = open_and_wait(p1, p1.a, {.label = "waiting"});
-  p1.a.tap = [](const Bytes&) { return false; }; // the data is lost: a T3 retransmission follows
-  ASSERT_TRUE(p1.a.assoc->send(sid, as_bytes("retransmit me"), false));
-  p1.step();
+  p1.run_for(milliseconds(500)); // let every pending SACK go out
+  ASSERT_TRUE(p1.a.assoc->send(sid, as_bytes("one packet"), false));
+  p1.step(); // the DATA reaches p1.b, whose SACK for a single packet is delayed (RFC 9260 §6.2)
+  while (p1.b.assoc->poll_transmit()) {
+  }
   Pair p2;
   ASSERT_TRUE(p2.connect_and_wait());
-  woken = 0;
-  p2.run_for(std::chrono::seconds(3)); // only pair 2 is driven
-  EXPECT_GT(woken, 0);
-  auto t = p1.a.assoc->poll_timeout();
+  const int before = woken;
+  p2.run_for(milliseconds(200)); // only pair 2 is driven
+  EXPECT_GT(woken, before);
+  auto t = p1.b.assoc->poll_timeout();
   ASSERT_TRUE(t);
   EXPECT_LE(*t, p1.now()) << "pending output: the driver should come back at once";
-  EXPECT_TRUE(p1.a.assoc->poll_transmit()) << "the retransmission waits in the outbox";
+  auto sack = p1.b.assoc->poll_transmit();
+  ASSERT_TRUE(sack) << "the delayed SACK waits in the outbox";
+  EXPECT_EQ((*sack)[12], 3) << "chunk type SACK";
+  p1.b.assoc->handle_timeout(p1.now());
+  EXPECT_GT(*p1.b.assoc->poll_timeout(), p1.now()) << "handled: back on the grid";
 }
 
 } // namespace

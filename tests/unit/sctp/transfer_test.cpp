@@ -103,9 +103,10 @@ TEST(Transfer, UnorderedZeroRetransmitChannelOverLossyPathDeliversSomeAndNeverBl
   Pair p(client);
   ASSERT_TRUE(p.connect_and_wait());
   StreamId sid = open_and_wait(p, p.a, {.label = "lossy", .ordered = false, .max_retransmits = 0});
-  // 20% loss both ways (SACKs too). With zero RTT every loss at the end of a burst costs an RTO,
-  // so delivery is slow; what matters is that nothing is retransmitted, nothing stalls for good
-  // and sending never pushes back.
+  // 20% loss both ways (SACKs and FORWARD-TSNs too): nothing is retransmitted, nothing stalls
+  // and sending never pushes back. The lossy phase is kept to a few virtual seconds: usrsctp
+  // decides whether a T3 expiry retransmits by the wall clock (docs/sctp.md), so a long lossy run
+  // under a virtual clock that races ahead of real time can exhaust the retransmission limit.
   p.loss = 0.2;
   p.rng = SeededRng(2024);
   constexpr std::uint32_t kCount = 2000;
@@ -114,7 +115,7 @@ TEST(Transfer, UnorderedZeroRetransmitChannelOverLossyPathDeliversSomeAndNeverBl
     ASSERT_TRUE(r) << "message " << i << ": " << r.error().message();
     if (i % 8 == 7) p.step();
   }
-  p.run_for(std::chrono::seconds(120));
+  p.run_for(std::chrono::seconds(3));
   EXPECT_EQ(p.a.assoc->buffered_amount(sid), 0u);
   auto got = p.b.messages(sid);
   EXPECT_GT(got.size(), 0u);
@@ -129,6 +130,7 @@ TEST(Transfer, UnorderedZeroRetransmitChannelOverLossyPathDeliversSomeAndNeverBl
     EXPECT_EQ(m.data, numbered_message(i, 1000));
   }
   // The association is still healthy: a reliable channel works after the lossy burst.
+  ASSERT_FALSE(p.a.has<Closed>()) << std::get<Closed>(p.a.events.back()).error.message();
   p.loss = 0.0;
   StreamId reliable = open_and_wait(p, p.a, {.label = "after"});
   ASSERT_TRUE(p.a.assoc->send(reliable, as_bytes("done"), false));
