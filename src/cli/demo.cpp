@@ -46,6 +46,14 @@ struct Terminal {
   }
 };
 
+/// Pads to `width` terminal columns, counting UTF-8 code points rather than bytes.
+std::string pad(const std::string& text, std::size_t width) {
+  std::size_t columns = 0;
+  for (unsigned char c : text)
+    columns += (c & 0xC0) != 0x80;
+  return text + std::string(columns < width ? width - columns : 0, ' ');
+}
+
 double ms_between(steady_clock::time_point a, steady_clock::time_point b) {
   return duration<double, std::milli>(b - a).count();
 }
@@ -92,10 +100,11 @@ int run_demo(int argc, char** argv) {
           seconds(10));
       if (!echo || echo->line.find("\"data\"") == std::string::npos) {
         ok = false;
-        std::printf("   %-32s  ✗ no echo\n", text.c_str());
+        std::printf("   %s  ✗ no echo\n", pad(text, 32).c_str());
         continue;
       }
-      std::printf("   %-32s  ✓ round trip %.2f ms\n", text.c_str(), ms_between(sent, echo->at));
+      std::printf("   %s  ✓ round trip %.2f ms\n", pad(text, 32).c_str(),
+                  ms_between(sent, echo->at));
     }
     std::printf("\n");
 

@@ -68,11 +68,11 @@ void log_write(LogLevel level, std::string_view component, std::string_view text
     h.sink(level, component, text);
     return;
   }
-  // Milliseconds since the first log line: enough to read a trace, and no wall-clock PII.
-  static const auto start = std::chrono::steady_clock::now();
+  // Monotonic clock in seconds (shared by all processes on the machine, so traces of two peers
+  // interleave correctly; not wall-clock time, so no PII).
   const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "%10.3f [%s] %.*s: %.*s\n", ms, level_name(level),
+      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::fprintf(stderr, "%.6f [%s] %.*s: %.*s\n", ms, level_name(level),
                static_cast<int>(component.size()), component.data(), static_cast<int>(text.size()),
                text.data());
 }

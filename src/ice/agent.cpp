@@ -342,6 +342,7 @@ void Agent::Impl::send_check(TimePoint now, std::size_t pair_index, bool use_can
   t.max_transmissions = config.timing.check_max_transmissions;
   t.rto = config.timing.check_rto;
   t.next_retransmit = now + t.rto;
+  POSTHORN_LOG(Trace, "ice", "check sent", use_candidate ? " (USE-CANDIDATE)" : "");
   transmits.push_back({bases[p.base].address, p.remote, t.request});
   if (kind == TransactionKind::Check && p.state != PairState::Succeeded)
     p.state = PairState::InProgress;
@@ -392,6 +393,7 @@ void Agent::Impl::send_error(std::size_t base, const SocketAddress& remote,
 void Agent::Impl::handle_request(TimePoint now, std::size_t base, const SocketAddress& remote,
                                  const StunMessage& msg) {
   ++stats.checks_received;
+  POSTHORN_LOG(Trace, "ice", "check received");
   auto username = msg.string(stun_attr::kUsername);
   if (!username || !msg.has_integrity()) {
     send_error(base, remote, msg, 400, "Bad Request", false); // RFC 8489 §9.1.3
@@ -488,6 +490,7 @@ void Agent::Impl::handle_response(TimePoint now, std::size_t base, const SocketA
     return;
   }
   ++stats.responses_received;
+  POSTHORN_LOG(Trace, "ice", "response received");
   Transaction t = std::move(*it);
   if (t.kind == TransactionKind::Gather) {
     transactions.erase(it);

@@ -6,6 +6,7 @@
 #include "dtls/certificate.hpp"
 #include "rtc/peer_connection_impl.hpp"
 #include "rtc/sdp_errc.hpp"
+#include "sctp/stack_init.hpp"
 
 namespace posthorn::rtc {
 namespace {
@@ -84,7 +85,11 @@ PeerConnection::Impl::Impl(Configuration c, Rng& r)
                                      .timing = config.ice_timing},
                     r),
       // RFC 8866 §5.2: sess-id is a numeric string; < 2^62 keeps it a safe integer everywhere.
-      session_id(r.next_u64() >> 2) {}
+      session_id(r.next_u64() >> 2) {
+  // usrsctp's one-time global initialization costs milliseconds (allocations, a thread on some
+  // builds); pay it now rather than between DTLS and SCTP in the middle of connection setup.
+  sctp::initialize_stack();
+}
 
 PeerConnection::PeerConnection(Configuration config, Rng& rng)
     : impl_(std::make_unique<Impl>(std::move(config), rng)) {}

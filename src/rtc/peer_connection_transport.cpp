@@ -230,28 +230,31 @@ void PeerConnection::Impl::pump(TimePoint now) {
 }
 
 void PeerConnection::Impl::on_ice_event(TimePoint now, ice::Event e) {
-  std::visit(
-      overloaded{
-          [&](ice::event::LocalCandidate& c) {
-            events.push_back(event::LocalCandidate{c.candidate.to_string(), data_mid});
-            local_candidates.push_back(std::move(c.candidate));
-          },
-          [&](ice::event::GatheringComplete&) {
-            gathering_complete = true;
-            events.push_back(event::LocalCandidate{"", data_mid});
-          },
-          [&](ice::event::StateChanged& c) { events.push_back(event::IceStateChanged{c.state}); },
-          [&](ice::event::SelectedPairChanged&) {
-            flush_unsent_dtls();
-            // The DTLS client starts as soon as there is a path (W3C: ICE "connected").
-            if (dtls && dtls_role == dtls::Role::Client && !dtls_started) {
-              dtls_started = true;
-              dtls->start(now);
-            }
-          },
-          [&](ice::event::RoleChanged&) {},
-      },
-      e);
+  std::visit(overloaded{
+                 [&](ice::event::LocalCandidate& c) {
+                   events.push_back(event::LocalCandidate{c.candidate.to_string(), data_mid});
+                   local_candidates.push_back(std::move(c.candidate));
+                 },
+                 [&](ice::event::GatheringComplete&) {
+                   gathering_complete = true;
+                   events.push_back(event::LocalCandidate{"", data_mid});
+                 },
+                 [&](ice::event::StateChanged& c) {
+                   POSTHORN_LOG(Debug, "rtc", "ICE ", ice::to_string(c.state));
+                   events.push_back(event::IceStateChanged{c.state});
+                 },
+                 [&](ice::event::SelectedPairChanged& p) {
+                   POSTHORN_LOG(Debug, "rtc", "ICE selected a pair, nominated=", p.pair.nominated);
+                   flush_unsent_dtls();
+                   // The DTLS client starts as soon as there is a path (W3C: ICE "connected").
+                   if (dtls && dtls_role == dtls::Role::Client && !dtls_started) {
+                     dtls_started = true;
+                     dtls->start(now);
+                   }
+                 },
+                 [&](ice::event::RoleChanged&) {},
+             },
+             e);
 }
 
 void PeerConnection::Impl::start_dtls(TimePoint now) {
