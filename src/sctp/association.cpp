@@ -9,8 +9,8 @@
 
 #include <usrsctp.h>
 
-#include <arpa/inet.h>
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
 
@@ -62,6 +62,7 @@ void Association::connect(TimePoint now) {
     return;
   }
   state_ = State::Connecting;
+  last_activity_ = now;
   for (const Bytes& packet : early_packets_)
     usrsctp_conninput(conn_addr(port_), packet.data(), packet.size(), 0);
   early_packets_.clear();
@@ -86,6 +87,8 @@ void Association::handle_packet(TimePoint now, ByteView sctp_packet) {
   }
   if (socket_ == nullptr) return; // closed
   ++stats_.packets_received;
+  last_activity_ = now;
+  idle_ = false;
   auto& stack = UsrsctpStack::instance();
   auto session = stack.enter(port_);
   stack.advance(now);
@@ -95,13 +98,24 @@ void Association::handle_packet(TimePoint now, ByteView sctp_packet) {
 
 void Association::handle_timeout(TimePoint now) {
   if (socket_ == nullptr) return;
+  if (active_since_timeout_) {
+    active_since_timeout_ = false;
+    last_activity_ = now;
+  }
   auto& stack = UsrsctpStack::instance();
   auto session = stack.enter(port_);
   stack.advance(now);
   after_io();
+  idle_ = check_idle(now);
 }
 
 std::optional<Bytes> Association::poll_transmit() {
+  if (corked_) {
+    // Small messages from send() calls since the last poll go to usrsctp as one batch.
+    corked_ = false;
+    auto session = UsrsctpStack::instance().enter(port_);
+    flush();
+  }
   if (outbox_.empty()) UsrsctpStack::instance().take_output(port_, outbox_);
   if (outbox_.empty()) return std::nullopt;
   Bytes packet = std::move(outbox_.front());
@@ -122,10 +136,12 @@ std::optional<TimePoint> Association::poll_timeout() const {
   const auto& stack = UsrsctpStack::instance();
   // Another association's timer tick left work for us: come back at once.
   if (stack.is_woken(port_)) return stack.last_advance();
+  if (idle_) return stack.last_advance() + tuning::kIdlePoll;
   return stack.next_tick();
 }
 
 void Association::close() {
+  note_activity();
   switch (state_) {
   case State::Idle: finish(Errc::ShutDown); return;
   case State::Connecting: abort(); return; // nothing to shut down gracefully yet
@@ -150,13 +166,37 @@ void Association::abort() {
 
 // --- Internals (called inside a Session) ---
 
+void Association::note_activity() noexcept {
+  active_since_timeout_ = true;
+  idle_ = false;
+}
+
+bool Association::check_idle(TimePoint now) {
+  if (state_ != State::Connected || !queue_.empty() || socket_ == nullptr) return false;
+  if (now - last_activity_ < tuning::kIdleAfter) return false;
+  for (const auto& ch : channels_)
+    if (ch && ch->reset_queued && !ch->out_reset_done) return false; // RE-CONFIG timer running
+  // Nothing in flight, so no T3 timer. (usrsctp sends queued data at once when nothing is in
+  // flight, Nagle being off, or probes a zero window, which is in flight too.)
+  sctp_status status{};
+  socklen_t length = sizeof status;
+  if (usrsctp_getsockopt(socket_, IPPROTO_SCTP, SCTP_STATUS, &status, &length) != 0) return false;
+  return status.sstat_unackdata == 0;
+}
+
 void Association::after_io() {
-  drain_socket();
-  if (!queue_.empty() || shutdown_requested_) flush();
-  // flush() may have completed or failed something that usrsctp reports as a notification.
-  if (socket_ != nullptr && state_ != State::Closed &&
-      (usrsctp_get_events(socket_) & SCTP_EVENT_READ) != 0)
-    drain_socket();
+  // usrsctp_get_events is a flag check under one lock, much cheaper than a recvv that ends in
+  // EWOULDBLOCK: most packets on a sending association (SACKs) leave nothing to read.
+  auto readable = [this] {
+    return socket_ != nullptr && state_ != State::Closed &&
+           (usrsctp_get_events(socket_) & SCTP_EVENT_READ) != 0;
+  };
+  if (readable()) drain_socket();
+  if (!queue_.empty() || shutdown_requested_) {
+    flush();
+    // flush() may have completed or failed something usrsctp reports as a notification.
+    if (readable()) drain_socket();
+  }
   if (state_ == State::Closed) release_socket();
 }
 

@@ -15,17 +15,18 @@
 //   * Back-pressure: send() returns an error equal to Condition::Blocked when our queue is full;
 //     wait for BufferedAmountLow on that channel, then retry.
 //
-// usrsctp is process-wide, and that shows through in two places (docs/sctp.md):
+// usrsctp is process-wide, and that shows through (docs/sctp.md, "Caveats of the global stack"):
 //   * Timers: usrsctp has one global timer wheel and no "next deadline" query. poll_timeout()
-//     returns the next point of a 10 ms grid shared by all associations; whichever association is
-//     driven first advances the wheel for all. Timer-driven packets (retransmissions, delayed
-//     SACKs) of association B may therefore be produced while A is driven: they wait in B's outbox
-//     and B's poll_timeout() becomes "now". Config::wake is called (after A's call returns into
-//     our code, on A's thread) so B's driver can be poked early; without it B sees them at its
-//     next tick, at most 10 ms later.
-//   * `now` must come from one monotonic clock for all associations of the process (a test's
-//     virtual clock is fine as long as every association in the process uses it at that time).
-//     usrsctp measures RTT and PR-SCTP lifetimes with the wall clock internally.
+//     returns the next point of a 10 ms grid shared by all associations (1 s while the
+//     association is idle); whichever association is driven first advances the wheel for all.
+//     Timer-driven packets (retransmissions, delayed SACKs) of association B may therefore be
+//     produced while A is driven: they wait in B's outbox and B's poll_timeout() becomes "now".
+//     Config::wake is called (after A's call returns into our code, on A's thread) so B's driver
+//     can be poked early; without it B sees them at its next tick.
+//   * `now` must come from one monotonic clock for all associations of the process. usrsctp also
+//     reads the wall clock (gettimeofday) for RTT, T3 retransmission eligibility, heartbeats and
+//     PR-SCTP lifetimes: a test binary that drives associations with a virtual clock must make
+//     gettimeofday follow it (tests/unit/sctp/virtual_wall_clock_test.cpp).
 //
 // Thread safety: an Association is not thread-safe; call it from one strand. Different
 // Associations may be driven from different threads (usrsctp calls are serialised by the stack).
@@ -187,10 +188,24 @@ public:
   /// This association's id in the process-wide usrsctp registry (for drivers and logs).
   std::uintptr_t stack_id() const noexcept { return port_; }
 
-  // Implementation types, defined in association_internal.hpp (opaque to other layers).
+  // Implementation types (Channel and Reassembly are defined in association_internal.hpp).
   struct Channel;
-  struct OutItem;
   struct Reassembly;
+  /// PR-SCTP policy of a channel, as usrsctp's sctp_prinfo wants it (RFC 3758; RFC 8831 §6.1).
+  enum class PrPolicy : std::uint8_t { None, Retransmits, Lifetime };
+  /// One entry of our send queue: a message (or its unsent rest), or a stream reset.
+  struct OutItem {
+    enum class Kind : std::uint8_t { Message, Reset };
+    Kind kind = Kind::Message;
+    StreamId stream = 0;
+    Ppid ppid = Ppid::Binary;
+    bool unordered = false;
+    bool counted = false; // user data: counts toward bufferedAmount and send_buffer_limit
+    PrPolicy pr_policy = PrPolicy::None;
+    std::uint32_t pr_value = 0;
+    Bytes data;
+    std::size_t offset = 0; // bytes already accepted by usrsctp (an explicit-EOR message started)
+  };
 
 private:
   friend struct AssociationTesting;
@@ -204,6 +219,8 @@ private:
   void on_comm_up(std::uint16_t outbound, std::uint16_t inbound);
   void finish(error_code why);
   void release_socket();
+  void note_activity() noexcept;
+  bool check_idle(TimePoint now);
 
   // association_channels.cpp: channels, DCEP, delivery
   Channel* find(StreamId id) const noexcept;
@@ -223,6 +240,7 @@ private:
   long send_piece(const OutItem& item, ByteView piece);
   void on_dequeued(StreamId sid, std::size_t n);
   void reset_outgoing(StreamId sid);
+  void set_nodelay(bool on);
 
   Config config_;
   std::uintptr_t port_ = 0;
@@ -230,7 +248,12 @@ private:
   State state_ = State::Idle;
   bool address_registered_ = false;
   bool shutdown_requested_ = false;
+  bool corked_ = false; // small messages wait in queue_ for the flush in poll_transmit()
   std::uint16_t stream_limit_ = tuning::kMaxStreams;
+  // Idle detection (tuning::kIdleAfter): cheap bookkeeping, one usrsctp status query when quiet.
+  TimePoint last_activity_{};
+  bool active_since_timeout_ = true; // an app call since the last handle_timeout
+  bool idle_ = false;
 
   std::vector<Bytes> early_packets_;
   std::deque<Bytes> outbox_;
@@ -239,8 +262,8 @@ private:
   std::vector<std::unique_ptr<Channel>> channels_; // indexed by stream id, grown on demand
   std::vector<StreamId> pending_;                  // opened before COMM_UP, in order
 
-  std::deque<OutItem> queue_;     // FIFO of messages/resets not yet accepted by usrsctp
-  std::size_t queued_bytes_ = 0;  // user bytes in queue_ (counts toward send_buffer_limit)
+  std::deque<OutItem> queue_;       // FIFO of messages/resets not yet accepted by usrsctp
+  std::size_t queued_bytes_ = 0;    // user bytes in queue_ (counts toward send_buffer_limit)
   std::size_t owed_low_events_ = 0; // channels refused with Blocked, owed a BufferedAmountLow
 
   std::unique_ptr<Reassembly> rx_; // partially received message (usrsctp partial delivery)

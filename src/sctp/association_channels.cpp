@@ -15,8 +15,10 @@ constexpr std::size_t kMaxLabel = std::numeric_limits<std::uint16_t>::max();
 
 ChannelType channel_type_of(const ChannelOptions& o) noexcept {
   std::uint8_t t = o.ordered ? 0x00 : 0x80;
-  if (o.max_retransmits) t |= 0x01;
-  else if (o.max_packet_lifetime) t |= 0x02;
+  if (o.max_retransmits)
+    t |= 0x01;
+  else if (o.max_packet_lifetime)
+    t |= 0x02;
   return static_cast<ChannelType>(t);
 }
 
@@ -29,8 +31,8 @@ ChannelOptions options_of(const DataChannelOpen& open) {
   o.priority = open.priority;
   // The wire field is 32 bits; W3C maxRetransmits is an unsigned short: clamp.
   if (is_rexmit(open.channel_type))
-    o.max_retransmits = static_cast<std::uint16_t>(
-        std::min<std::uint32_t>(open.reliability_parameter, std::numeric_limits<std::uint16_t>::max()));
+    o.max_retransmits = static_cast<std::uint16_t>(std::min<std::uint32_t>(
+        open.reliability_parameter, std::numeric_limits<std::uint16_t>::max()));
   if (is_timed(open.channel_type))
     o.max_packet_lifetime = std::chrono::milliseconds(open.reliability_parameter);
   return o;
@@ -38,10 +40,10 @@ ChannelOptions options_of(const DataChannelOpen& open) {
 
 void set_send_policy(Association::Channel& ch) {
   if (ch.options.max_retransmits) {
-    ch.pr_policy = PrPolicy::Retransmits;
+    ch.pr_policy = Association::PrPolicy::Retransmits;
     ch.pr_value = *ch.options.max_retransmits;
   } else if (ch.options.max_packet_lifetime) {
-    ch.pr_policy = PrPolicy::Lifetime;
+    ch.pr_policy = Association::PrPolicy::Lifetime;
     ch.pr_value = static_cast<std::uint32_t>(ch.options.max_packet_lifetime->count());
   }
 }
@@ -74,6 +76,7 @@ result<StreamId> Association::pick_stream_id() const {
 }
 
 result<StreamId> Association::open_channel(const ChannelOptions& options) {
+  note_activity();
   if (state_ == State::ShuttingDown || state_ == State::Closed) return Errc::NotConnected;
   if (options.label.size() > kMaxLabel || options.protocol.size() > kMaxLabel)
     return Errc::InvalidOptions; // RFC 8832 §5.1: 16-bit lengths
@@ -128,6 +131,7 @@ void Association::activate(Channel& ch) {
 }
 
 void Association::close_channel(StreamId stream) {
+  note_activity();
   Channel* ch = find(stream);
   if (ch == nullptr || ch->phase == Channel::Phase::Closing) return;
   if (ch->phase == Channel::Phase::Pending) {
@@ -259,16 +263,20 @@ void Association::deliver(Channel& ch, Ppid ppid, Bytes data) {
   case Ppid::String:
   case Ppid::Binary: {
     const bool binary = ppid == Ppid::Binary;
-    if (ch.legacy_active) finish_legacy(data, binary);
-    else emit(std::move(data), binary);
+    if (ch.legacy_active)
+      finish_legacy(data, binary);
+    else
+      emit(std::move(data), binary);
     return;
   }
   case Ppid::StringEmpty:
   case Ppid::BinaryEmpty: {
     // RFC 8831 §6.6: the single payload byte of an empty message is ignored.
     const bool binary = ppid == Ppid::BinaryEmpty;
-    if (ch.legacy_active) finish_legacy({}, binary);
-    else emit(Bytes(), binary);
+    if (ch.legacy_active)
+      finish_legacy({}, binary);
+    else
+      emit(Bytes(), binary);
     return;
   }
   case Ppid::StringPartial:
@@ -303,8 +311,10 @@ void Association::on_dcep(StreamId sid, ByteView data) {
   }
   // DATA_CHANNEL_ACK: the peer knows the channel; unordered sends may now go unordered.
   Channel* ch = find(sid);
-  if (ch != nullptr && !ch->remote) ch->peer_spoke = true;
-  else ++stats_.malformed_dcep;
+  if (ch != nullptr && !ch->remote)
+    ch->peer_spoke = true;
+  else
+    ++stats_.malformed_dcep;
 }
 
 void Association::on_remote_open(StreamId sid, DataChannelOpen open) {

@@ -6,9 +6,6 @@
 
 namespace posthorn::sctp {
 
-/// PR-SCTP policy of a channel, as usrsctp's sctp_prinfo wants it (RFC 3758; RFC 8831 §6.1).
-enum class PrPolicy : std::uint8_t { None, Retransmits, Lifetime };
-
 struct Association::Channel {
   enum class Phase : std::uint8_t {
     Pending, // created before COMM_UP: opened (DCEP OPEN sent, ChannelOpen emitted) on connect
@@ -39,19 +36,6 @@ struct Association::Channel {
   Bytes legacy;
   bool legacy_active = false;
   bool legacy_overflow = false;
-};
-
-struct Association::OutItem {
-  enum class Kind : std::uint8_t { Message, Reset };
-  Kind kind = Kind::Message;
-  StreamId stream = 0;
-  Ppid ppid = Ppid::Binary;
-  bool unordered = false;
-  bool counted = false; // user data: counts toward bufferedAmount and send_buffer_limit
-  PrPolicy pr_policy = PrPolicy::None;
-  std::uint32_t pr_value = 0;
-  Bytes data;
-  std::size_t offset = 0; // bytes already accepted by usrsctp (an explicit-EOR message started)
 };
 
 /// One SCTP user message being received in pieces (usrsctp_recvv returns at most

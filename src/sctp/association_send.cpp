@@ -8,7 +8,6 @@
 
 #include "core/log.hpp"
 #include "sctp/association_internal.hpp"
-#include "sctp/testing.hpp"
 #include "sctp/usrsctp_stack.hpp"
 
 #include <usrsctp.h>
@@ -22,11 +21,11 @@ namespace {
 
 using detail::UsrsctpStack;
 
-std::uint16_t usrsctp_policy(PrPolicy p) noexcept {
+std::uint16_t usrsctp_policy(Association::PrPolicy p) noexcept {
   switch (p) {
-  case PrPolicy::None: return SCTP_PR_SCTP_NONE;
-  case PrPolicy::Retransmits: return SCTP_PR_SCTP_RTX;
-  case PrPolicy::Lifetime: return SCTP_PR_SCTP_TTL;
+  case Association::PrPolicy::None: return SCTP_PR_SCTP_NONE;
+  case Association::PrPolicy::Retransmits: return SCTP_PR_SCTP_RTX;
+  case Association::PrPolicy::Lifetime: return SCTP_PR_SCTP_TTL;
   }
   return SCTP_PR_SCTP_NONE;
 }
@@ -34,6 +33,7 @@ std::uint16_t usrsctp_policy(PrPolicy p) noexcept {
 } // namespace
 
 result<void> Association::send(StreamId stream, ByteView data, bool binary) {
+  note_activity();
   Channel* ch = find(stream);
   if (ch == nullptr) return state_ == State::Closed ? Errc::NotConnected : Errc::UnknownChannel;
   if (ch->phase == Channel::Phase::Pending) return Errc::ChannelNotOpen;
@@ -57,17 +57,34 @@ result<void> Association::send(StreamId stream, ByteView data, bool binary) {
   item.pr_policy = ch->pr_policy;
   item.pr_value = ch->pr_value;
 
+  const auto refuse_if_full = [&]() -> bool {
+    if (queued_bytes_ + payload.size() <= config_.send_buffer_limit) return false;
+    if (!ch->owes_low_event) {
+      ch->owes_low_event = true;
+      ++owed_low_events_;
+    }
+    return true;
+  };
+  if (payload.size() <= tuning::kBatchMaxMessage) {
+    // Batched: poll_transmit() hands it to usrsctp together with the other small messages.
+    if (refuse_if_full()) return Errc::Blocked;
+    ++stats_.messages_sent;
+    stats_.bytes_sent += data.size();
+    item.data.assign(payload.begin(), payload.end());
+    if (item.counted) {
+      queued_bytes_ += item.data.size();
+      ch->buffered += item.data.size();
+    }
+    queue_.push_back(std::move(item));
+    corked_ = true;
+    return {};
+  }
+
   auto session = UsrsctpStack::instance().enter(port_);
   if (!queue_.empty()) flush();
   std::size_t accepted = 0;
   if (!queue_.empty()) {
-    if (queued_bytes_ + payload.size() > config_.send_buffer_limit) {
-      if (!ch->owes_low_event) {
-        ch->owes_low_event = true;
-        ++owed_low_events_;
-      }
-      return Errc::Blocked;
-    }
+    if (refuse_if_full()) return Errc::Blocked;
   } else {
     const long n = send_piece(item, payload);
     if (n < 0) {
@@ -91,20 +108,6 @@ result<void> Association::send(StreamId stream, ByteView data, bool binary) {
   return {};
 }
 
-result<void> AssociationTesting::send_raw(Association& a, StreamId stream, std::uint32_t ppid,
-                                          ByteView data) {
-  if (a.state_ != Association::State::Connected) return Errc::NotConnected;
-  if (stream >= a.stream_limit_ || data.empty()) return Errc::InvalidOptions;
-  Association::OutItem item;
-  item.stream = stream;
-  item.ppid = static_cast<Ppid>(ppid);
-  item.data.assign(data.begin(), data.end());
-  a.queue_.push_back(std::move(item));
-  auto session = UsrsctpStack::instance().enter(a.port_);
-  a.after_io();
-  return {};
-}
-
 void Association::enqueue_control(StreamId sid, Bytes message) {
   OutItem item;
   item.stream = sid;
@@ -121,13 +124,13 @@ long Association::send_piece(const OutItem& item, ByteView piece) {
   // Always offer the whole rest of the message with EOR: usrsctp takes what fits (explicit EOR
   // mode) and only marks the message complete when it took the last byte.
   spa.sendv_sndinfo.snd_flags = SCTP_EOR | (item.unordered ? SCTP_UNORDERED : 0);
-  if (item.pr_policy != PrPolicy::None) {
+  if (item.pr_policy != Association::PrPolicy::None) {
     spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
     spa.sendv_prinfo.pr_policy = usrsctp_policy(item.pr_policy);
     spa.sendv_prinfo.pr_value = item.pr_value;
   }
-  const ssize_t n = usrsctp_sendv(socket_, piece.data(), piece.size(), nullptr, 0, &spa,
-                                  sizeof spa, SCTP_SENDV_SPA, 0);
+  const ssize_t n = usrsctp_sendv(socket_, piece.data(), piece.size(), nullptr, 0, &spa, sizeof spa,
+                                  SCTP_SENDV_SPA, 0);
   if (n >= 0) return n;
   // EAGAIN is also usrsctp's answer for a stream whose reset is in progress; we never queue data
   // behind a reset of the same stream, so here it means "send buffer full".
@@ -136,7 +139,23 @@ long Association::send_piece(const OutItem& item, ByteView piece) {
 }
 
 void Association::flush() {
-  while (!queue_.empty() && socket_ != nullptr) {
+  // A batch: Nagle on while handing over all but the last message, so usrsctp holds small
+  // messages back and bundles them; the last one, sent with Nagle off, pushes everything out.
+  std::size_t last_message = queue_.size(); // index of the last Message item, if any
+  for (std::size_t i = queue_.size(); i-- > 0;) {
+    if (queue_[i].kind == OutItem::Kind::Message) {
+      last_message = i;
+      break;
+    }
+  }
+  const bool batch = last_message != queue_.size() && last_message > 0 && socket_ != nullptr;
+  if (batch) set_nodelay(false);
+  bool nodelay = !batch;
+  for (std::size_t index = 0; !queue_.empty() && socket_ != nullptr; ++index) {
+    if (!nodelay && index == last_message) {
+      set_nodelay(true);
+      nodelay = true;
+    }
     OutItem& item = queue_.front();
     if (item.kind == OutItem::Kind::Reset) {
       reset_outgoing(item.stream);
@@ -158,6 +177,8 @@ void Association::flush() {
     if (item.offset < item.data.size()) break; // usrsctp's buffer is full
     queue_.pop_front();
   }
+  // Stopped early (buffer full): data is in flight, so SACKs will clock the held data out.
+  if (!nodelay && socket_ != nullptr) set_nodelay(true);
   // A channel refused with Blocked while its own share was at or below its threshold would never
   // see its amount cross the threshold: it gets BufferedAmountLow once half the queue has
   // drained. Channels above their threshold get the ordinary crossing event (on_dequeued).
@@ -171,8 +192,10 @@ void Association::flush() {
   }
   if (shutdown_requested_ && queue_.empty() && state_ == State::Connected && socket_ != nullptr) {
     // RFC 9260 §9.2: SHUTDOWN goes out once everything queued has been acknowledged.
-    if (usrsctp_shutdown(socket_, SHUT_WR) == 0) state_ = State::ShuttingDown;
-    else finish(Errc::ShutDown);
+    if (usrsctp_shutdown(socket_, SHUT_WR) == 0)
+      state_ = State::ShuttingDown;
+    else
+      finish(Errc::ShutDown);
   }
 }
 
@@ -192,11 +215,17 @@ void Association::on_dequeued(StreamId sid, std::size_t n) {
   }
 }
 
+void Association::set_nodelay(bool on) {
+  const int value = on ? 1 : 0;
+  usrsctp_setsockopt(socket_, IPPROTO_SCTP, SCTP_NODELAY, &value, sizeof value);
+}
+
 void Association::reset_outgoing(StreamId sid) {
   if (socket_ == nullptr) return;
   // RFC 8831 §6.7: a channel is closed by resetting its outgoing stream (RFC 6525 §5.1.2).
   // usrsctp sends the request once the stream's queued data is acknowledged.
-  alignas(sctp_reset_streams) std::uint8_t buffer[sizeof(sctp_reset_streams) + sizeof(std::uint16_t)]{};
+  alignas(sctp_reset_streams)
+      std::uint8_t buffer[sizeof(sctp_reset_streams) + sizeof(std::uint16_t)]{};
   auto* request = reinterpret_cast<sctp_reset_streams*>(buffer);
   request->srs_flags = SCTP_STREAM_RESET_OUTGOING;
   request->srs_number_streams = 1;

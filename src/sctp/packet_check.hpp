@@ -5,9 +5,10 @@
 // parameter length: an INIT on an established association whose parameter list (which usrsctp
 // reads up to the end of the packet) holds a zero length makes sctp_are_there_new_addresses()
 // spin forever (fixed upstream in c08562ec, "sctp: improve input validation", after 0.9.5),
-// hanging the process-wide stack. Found by this layer's mutation test. DTLS authenticates the peer, but in a WebRTC room the peer
-// itself is untrusted, so we reject any packet whose chunk or TLV framing is inconsistent before
-// usrsctp parses it. The check never rejects a packet RFC 9260 allows.
+// hanging the process-wide stack. Found by this layer's mutation test. DTLS authenticates the peer,
+// but in a WebRTC room the peer itself is untrusted, so we reject any packet whose chunk or TLV
+// framing is inconsistent before usrsctp parses it. The check never rejects a packet RFC 9260
+// allows.
 
 #include "core/bytes.hpp"
 

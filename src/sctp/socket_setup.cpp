@@ -12,7 +12,8 @@
 namespace posthorn::sctp::detail {
 namespace {
 
-template <class T> bool set(struct socket* so, int level, int name, const T& value, const char* what) {
+template <class T>
+bool set(struct socket* so, int level, int name, const T& value, const char* what) {
   if (usrsctp_setsockopt(so, level, name, &value, sizeof value) == 0) return true;
   POSTHORN_LOG(Warn, "sctp", "usrsctp_setsockopt(", what, ") failed: ", std::strerror(errno));
   return false;
@@ -60,8 +61,8 @@ bool configure(struct socket* so) {
   if (!set(so, IPPROTO_SCTP, SCTP_FRAGMENT_INTERLEAVE, interleave, "SCTP_FRAGMENT_INTERLEAVE"))
     return false;
 
-  for (std::uint16_t type : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_PARTIAL_DELIVERY_EVENT,
-                             SCTP_SHUTDOWN_EVENT}) {
+  for (std::uint16_t type : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT,
+                             SCTP_PARTIAL_DELIVERY_EVENT, SCTP_SHUTDOWN_EVENT}) {
     sctp_event ev{};
     ev.se_assoc_id = SCTP_ALL_ASSOC;
     ev.se_type = type;

@@ -27,8 +27,8 @@ inline constexpr std::uint32_t kPathMtu = kMaxPacketSize - 12;
 
 /// Streams offered in INIT, each way. RFC 8831 §6.2 says SHOULD 65535, but usrsctp allocates a
 /// per-stream state array (~100 B per stream per direction) when the association starts, for every
-/// association; 1024 channels per peer connection is far beyond any real application (libdatachannel
-/// makes the same trade). The negotiated count is min(ours, theirs).
+/// association; 1024 channels per peer connection is far beyond any real application
+/// (libdatachannel makes the same trade). The negotiated count is min(ours, theirs).
 inline constexpr std::uint16_t kMaxStreams = 1024;
 
 // --- Buffers -----------------------------------------------------------------------------------
@@ -48,7 +48,8 @@ inline constexpr int kReceiveBufferSize = 4 * 1024 * 1024;
 /// per chunk ~ 3700 chunks each way, so 16384 leaves room for small messages (one chunk each).
 inline constexpr std::uint32_t kMaxChunksOnQueue = 16384;
 
-// --- Congestion control and timers ----------------------------------------------------------------
+// --- Congestion control and timers
+// ----------------------------------------------------------------
 
 /// Initial congestion window in MTUs: RFC 6928's 10 (TCP's IW10), instead of usrsctp's RFC 4960
 /// value (~4 KB), so a connection's first round trip can carry ~11 KB.
@@ -75,9 +76,26 @@ inline constexpr milliseconds kRtoMax{10000};
 /// associations wakes once per tick, and the first association to wake advances usrsctp's global
 /// timer wheel for all of them.
 inline constexpr milliseconds kTimerTick{10};
+/// An established association with nothing in flight, nothing queued and no packet for this long
+/// is idle: its only usrsctp timer is the HEARTBEAT (30 s), so poll_timeout() asks to be woken
+/// once per kIdlePoll instead of every tick. 200 ms is well past the delayed-SACK timer.
+inline constexpr milliseconds kIdleAfter{200};
+/// Wake-up period of an idle association; a heartbeat may go out up to this much late, which
+/// RFC 9260 §8.3's jittered interval tolerates.
+inline constexpr milliseconds kIdlePoll{1000};
 /// A `now` earlier than the stack's last advance by more than this is taken as a different clock
 /// (a new test with its own virtual clock) and rebases the stack instead of being ignored.
 inline constexpr milliseconds kClockRebaseThreshold{1000};
+
+// --- Batching ---------------------------------------------------------------------------------
+
+/// Messages up to this size are not handed to usrsctp inside send() but queued and flushed in
+/// one batch at the next poll_transmit() (which the drive rules call right after any app call).
+/// The flush turns Nagle on for all but the last message of the batch, so usrsctp bundles a
+/// burst of small messages into full packets instead of one packet each (SCTP_NODELAY, which
+/// RFC 8831 §6.6 asks for, otherwise sends every message alone). Larger messages fill packets by
+/// themselves and go straight to usrsctp without our copy.
+inline constexpr std::size_t kBatchMaxMessage = 1024;
 
 // --- Our own queues ----------------------------------------------------------------------------
 

@@ -63,7 +63,8 @@ UsrsctpStack::UsrsctpStack() : scratch_(tuning::kReceiveChunk) {
   usrsctp_enable_crc32c_offload();
 }
 
-UsrsctpStack::Session::Session(UsrsctpStack& stack, PortId id) : stack_(stack), lock_(stack.mutex_) {
+UsrsctpStack::Session::Session(UsrsctpStack& stack, PortId id)
+    : stack_(stack), lock_(stack.mutex_) {
   stack_.active_.store(id, std::memory_order_relaxed);
   // This association is about to drain its socket and take its output: whatever woke it is
   // handled by this session.
@@ -138,7 +139,8 @@ void UsrsctpStack::advance(TimePoint now) {
   }
   const TimePoint last{Duration{last_.load(std::memory_order_relaxed)}};
   if (now < last) {
-    if (last - now > tuning::kClockRebaseThreshold) last_.store(now_ticks, std::memory_order_relaxed);
+    if (last - now > tuning::kClockRebaseThreshold)
+      last_.store(now_ticks, std::memory_order_relaxed);
     return;
   }
   const auto elapsed = std::chrono::floor<milliseconds>(now - last);
@@ -198,7 +200,8 @@ void UsrsctpStack::on_upcall(struct socket*, void* arg, int) {
   // The common case: the association being driven drains its socket after every call anyway.
   if (stack.active_.load(std::memory_order_relaxed) == id) return;
   std::lock_guard ports(stack.port_mutex_);
-  if (auto it = stack.ports_.find(id); it != stack.ports_.end()) stack.mark_woken_locked(id, it->second);
+  if (auto it = stack.ports_.find(id); it != stack.ports_.end())
+    stack.mark_woken_locked(id, it->second);
 }
 
 void UsrsctpStack::on_debug(const char* format, ...) {

@@ -109,8 +109,7 @@ TEST(AssociationEdge, OpenOnAStreamInUseIsIgnored) {
 TEST(AssociationEdge, RemoteTimedChannelReportsItsLifetime) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid =
-      open_and_wait(p, p.b, {.label = "t", .max_packet_lifetime = milliseconds(1500)});
+  StreamId sid = open_and_wait(p, p.b, {.label = "t", .max_packet_lifetime = milliseconds(1500)});
   ASSERT_TRUE(p.a.opened(sid));
   EXPECT_EQ(p.a.opened(sid)->max_packet_lifetime, milliseconds(1500));
   EXPECT_TRUE(p.a.opened(sid)->ordered);
@@ -179,7 +178,8 @@ TEST(AssociationEdge, PathThatDiesLosesTheAssociation) {
   p.a.tap = [&](const Bytes&) { return !dead; };
   p.b.tap = [&](const Bytes&) { return !dead; };
   ASSERT_TRUE(p.a.assoc->send(sid, as_bytes("into the void"), false));
-  ASSERT_TRUE(p.drive_until([&] { return p.a.has<Closed>(); }, 1000000, "retransmissions exhausted"));
+  ASSERT_TRUE(
+      p.drive_until([&] { return p.a.has<Closed>(); }, 1000000, "retransmissions exhausted"));
   EXPECT_EQ(p.a.all<Closed>()[0].error, Errc::ConnectionLost);
   EXPECT_TRUE(p.a.has_closed_channel(sid));
 }
@@ -210,6 +210,29 @@ TEST(AssociationEdge, TimerWorkForAnIdleAssociationWakesItsDriver) {
   EXPECT_EQ((*sack)[12], 3) << "chunk type SACK";
   p1.b.assoc->handle_timeout(p1.now());
   EXPECT_GT(*p1.b.assoc->poll_timeout(), p1.now()) << "handled: back on the grid";
+}
+
+TEST(AssociationEdge, IdleAssociationWakesRarelyAndStaysAlive) {
+  Pair p;
+  ASSERT_TRUE(p.connect_and_wait());
+  StreamId sid = open_and_wait(p, p.a, {.label = "idle"});
+  p.run_for(std::chrono::seconds(1));
+  auto t = p.a.assoc->poll_timeout();
+  ASSERT_TRUE(t);
+  EXPECT_GE(*t - p.now(), tuning::kIdlePoll / 2) << "idle: no 10 ms polling";
+  // Two idle minutes, polled once a second: HEARTBEATs (every ~30 s) still go out and are
+  // answered, and the association lives.
+  const auto before = p.a.packets_out;
+  p.run_for(std::chrono::minutes(2));
+  EXPECT_GE(p.a.packets_out - before, 3u) << "heartbeats";
+  EXPECT_FALSE(p.a.has<Closed>());
+  EXPECT_FALSE(p.b.has<Closed>());
+  // Any app call ends idleness at once.
+  ASSERT_TRUE(p.a.assoc->send(sid, as_bytes("wake up"), false));
+  t = p.a.assoc->poll_timeout();
+  ASSERT_TRUE(t);
+  EXPECT_LE(*t - p.now(), tuning::kTimerTick);
+  ASSERT_TRUE(p.drive_until([&] { return !p.b.messages(sid).empty(); }, 1000, "after idle"));
 }
 
 } // namespace

@@ -109,8 +109,9 @@ TEST(Association, TextBinaryAndEmptyMessagesKeepTheirKind) {
   ASSERT_TRUE(p.a.assoc->send(sid, {}, false));
   ASSERT_TRUE(p.a.assoc->send(sid, {}, true));
   ASSERT_TRUE(p.b.assoc->send(sid, text("back"), false));
-  ASSERT_TRUE(p.drive_until([&] { return p.b.messages(sid).size() == 4 && p.a.messages(sid).size() == 1; },
-                            1000, "messages"));
+  ASSERT_TRUE(
+      p.drive_until([&] { return p.b.messages(sid).size() == 4 && p.a.messages(sid).size() == 1; },
+                    1000, "messages"));
   auto got = p.b.messages(sid);
   EXPECT_EQ(as_string_view(got[0].data), "hello");
   EXPECT_FALSE(got[0].binary);
@@ -206,8 +207,9 @@ TEST(Association, CloseChannelClosesBothSidesAndFreesTheId) {
   ASSERT_TRUE(p.a.assoc->send(sid, text("last words"), false));
   p.a.assoc->close_channel(sid);
   EXPECT_EQ(p.a.assoc->send(sid, text("too late"), false).error(), Errc::ChannelClosing);
-  ASSERT_TRUE(p.drive_until([&] { return p.a.has_closed_channel(sid) && p.b.has_closed_channel(sid); },
-                            10000, "channel closed"));
+  ASSERT_TRUE(
+      p.drive_until([&] { return p.a.has_closed_channel(sid) && p.b.has_closed_channel(sid); },
+                    10000, "channel closed"));
   // Queued data goes out before the reset.
   ASSERT_EQ(p.b.messages(sid).size(), 1u);
   EXPECT_EQ(as_string_view(p.b.messages(sid)[0].data), "last words");
@@ -225,8 +227,9 @@ TEST(Association, PeerClosingAChannelClosesOurSideToo) {
   ASSERT_TRUE(p.connect_and_wait());
   StreamId sid = open_and_wait(p, p.a, {.label = "remote-close"});
   p.b.assoc->close_channel(sid);
-  ASSERT_TRUE(p.drive_until([&] { return p.a.has_closed_channel(sid) && p.b.has_closed_channel(sid); },
-                            10000, "closed by peer"));
+  ASSERT_TRUE(
+      p.drive_until([&] { return p.a.has_closed_channel(sid) && p.b.has_closed_channel(sid); },
+                    10000, "closed by peer"));
   EXPECT_EQ(p.a.assoc->send(sid, text("x"), false).error(), Errc::UnknownChannel);
 }
 
@@ -264,7 +267,8 @@ TEST(Association, GracefulCloseReachesBothSides) {
   StreamId sid = open_and_wait(p, p.a, {.label = "x"});
   ASSERT_TRUE(p.a.assoc->send(sid, text("before close"), false));
   p.a.assoc->close();
-  ASSERT_TRUE(p.drive_until([&] { return p.a.has<Closed>() && p.b.has<Closed>(); }, 10000, "shutdown"));
+  ASSERT_TRUE(
+      p.drive_until([&] { return p.a.has<Closed>() && p.b.has<Closed>(); }, 10000, "shutdown"));
   EXPECT_EQ(p.a.all<Closed>()[0].error, Errc::ShutDown);
   EXPECT_EQ(p.b.all<Closed>()[0].error, Errc::ShutDown);
   EXPECT_EQ(p.b.messages(sid).size(), 1u);

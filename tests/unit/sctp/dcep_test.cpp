@@ -13,12 +13,12 @@ Bytes hex(std::string_view h) {
 
 // RFC 8832 §5.1: type 0x03, channel type, priority, reliability, label len, protocol len, label,
 // protocol.
-constexpr std::string_view kOpenChat = "03"       // DATA_CHANNEL_OPEN
-                                       "00"       // DATA_CHANNEL_RELIABLE
-                                       "0100"     // priority 256 (normal)
-                                       "00000000" // reliability parameter
-                                       "0004"     // label length
-                                       "0000"     // protocol length
+constexpr std::string_view kOpenChat = "03"        // DATA_CHANNEL_OPEN
+                                       "00"        // DATA_CHANNEL_RELIABLE
+                                       "0100"      // priority 256 (normal)
+                                       "00000000"  // reliability parameter
+                                       "0004"      // label length
+                                       "0000"      // protocol length
                                        "63686174"; // "chat"
 
 TEST(Dcep, EncodesReliableOpenToGoldenBytes) {
@@ -45,11 +45,15 @@ TEST(Dcep, EncodesUnorderedRexmitOpenWithProtocol) {
   open.reliability_parameter = 3;
   open.label = "a";
   open.protocol = "p";
-  EXPECT_EQ(to_hex(encode(open)), "038102000000000300010001" "61" "70");
+  EXPECT_EQ(to_hex(encode(open)), "038102000000000300010001"
+                                  "61"
+                                  "70");
 }
 
 TEST(Dcep, ParsesTimedOpen) {
-  auto m = parse_dcep(hex("0382008000000fa000020003" "6869" "626a6e"));
+  auto m = parse_dcep(hex("0382008000000fa000020003"
+                          "6869"
+                          "626a6e"));
   ASSERT_TRUE(m);
   const auto& open = std::get<DataChannelOpen>(*m);
   EXPECT_EQ(open.channel_type, ChannelType::PartialReliableTimedUnordered);
@@ -96,13 +100,16 @@ TEST(Dcep, OpenShorterThanItsFixedHeaderIsTruncated) {
 }
 
 TEST(Dcep, LabelLengthBeyondTheBufferIsRejected) {
-  auto m = parse_dcep(hex("030001000000000000050000" "63686174")); // says 5, has 4
+  auto m = parse_dcep(hex("030001000000000000050000"
+                          "63686174")); // says 5, has 4
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error(), Errc::BadLength);
 }
 
 TEST(Dcep, ProtocolLengthBeyondTheBufferIsRejected) {
-  auto m = parse_dcep(hex("03000100000000000001ffff" "61" "70"));
+  auto m = parse_dcep(hex("03000100000000000001ffff"
+                          "61"
+                          "70"));
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error(), Errc::BadLength);
 }
@@ -117,7 +124,11 @@ TEST(Dcep, UnknownMessageTypeIsRejected) {
 
 TEST(Dcep, UnknownChannelTypeIsRejected) {
   for (std::string_view type : {"03", "40", "7f", "83", "ff"}) {
-    const std::string h = "03" + std::string(type) + "0100" "00000000" "0000" "0000";
+    const std::string h = "03" + std::string(type) +
+                          "0100"
+                          "00000000"
+                          "0000"
+                          "0000";
     auto m = parse_dcep(hex(h));
     ASSERT_FALSE(m) << h;
     EXPECT_EQ(m.error(), Errc::UnknownChannelType) << h;
@@ -157,7 +168,8 @@ TEST(Dcep, MaximumLengthLabelAndProtocolRoundTrip) {
 }
 
 TEST(Dcep, LabelIsKeptAsReceivedEvenIfNotUtf8) {
-  auto m = parse_dcep(hex("030001000000000000020000" "ff00"));
+  auto m = parse_dcep(hex("030001000000000000020000"
+                          "ff00"));
   ASSERT_TRUE(m);
   EXPECT_EQ(std::get<DataChannelOpen>(*m).label, std::string("\xff\0", 2));
 }

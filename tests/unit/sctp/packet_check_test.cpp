@@ -13,10 +13,16 @@ Bytes hex(std::string_view h) {
   return b.value_or(Bytes{});
 }
 
-constexpr std::string_view kHeader = "13881388" "01020304" "00000000"; // ports 5000, vtag, crc
+constexpr std::string_view kHeader = "13881388"
+                                     "01020304"
+                                     "00000000"; // ports 5000, vtag, crc
 
 // INIT (RFC 9260 §3.3.2): tag, a_rwnd, OS, MIS, initial TSN, then parameters.
-constexpr std::string_view kInitFixed = "11223344" "00010000" "0400" "0400" "00000001";
+constexpr std::string_view kInitFixed = "11223344"
+                                        "00010000"
+                                        "0400"
+                                        "0400"
+                                        "00000001";
 
 TEST(PacketCheck, AcceptsEveryPacketOfARealSession) {
   testing::Pair p;
@@ -50,7 +56,8 @@ TEST(PacketCheck, RejectsBrokenChunkFraming) {
   EXPECT_FALSE(is_well_formed_packet(hex(std::string(kHeader) + "0300001000000000")))
       << "length past the end";
   EXPECT_TRUE(is_well_formed_packet(hex(std::string(kHeader) + "0e000004"))) << "SHUTDOWN COMPLETE";
-  EXPECT_TRUE(is_well_formed_packet(hex(std::string(kHeader) + "0e000004" "000000")))
+  EXPECT_TRUE(is_well_formed_packet(hex(std::string(kHeader) + "0e000004"
+                                                               "000000")))
       << "up to 3 bytes of trailing padding";
 }
 
@@ -59,11 +66,15 @@ TEST(PacketCheck, ChecksInitParameters) {
   // One parameter: Supported Extensions (0x8008) of length 6, padded to 8.
   EXPECT_TRUE(is_well_formed_packet(hex(init + "8008000682c00000")));
   // The last parameter's padding may be left out of the chunk length (RFC 9260 §3.2).
-  EXPECT_TRUE(is_well_formed_packet(hex(std::string(kHeader) + "0100001a" + std::string(kInitFixed) +
-                                        "8008000682c0" "0000")));
+  EXPECT_TRUE(
+      is_well_formed_packet(hex(std::string(kHeader) + "0100001a" + std::string(kInitFixed) +
+                                "8008000682c0"
+                                "0000")));
   EXPECT_FALSE(is_well_formed_packet(hex(init + "8008000000000000"))) << "parameter length 0";
   EXPECT_FALSE(is_well_formed_packet(hex(init + "8008000c00000000"))) << "parameter past the chunk";
-  EXPECT_FALSE(is_well_formed_packet(hex(std::string(kHeader) + "01000010" "1122334400010000" "04000400")))
+  EXPECT_FALSE(is_well_formed_packet(hex(std::string(kHeader) + "01000010"
+                                                                "1122334400010000"
+                                                                "04000400")))
       << "INIT shorter than its fixed part";
 }
 
@@ -84,12 +95,16 @@ TEST(PacketCheck, RejectsTheInitThatHangsUsrsctp095) {
 
 TEST(PacketCheck, ChecksErrorCauses) {
   // ABORT with one cause "User Initiated Abort" (12) of length 4: fine; of length 2: not.
-  EXPECT_TRUE(is_well_formed_packet(hex(std::string(kHeader) + "06000008" "000c0004")));
-  EXPECT_FALSE(is_well_formed_packet(hex(std::string(kHeader) + "06000008" "000c0002")));
+  EXPECT_TRUE(is_well_formed_packet(hex(std::string(kHeader) + "06000008"
+                                                               "000c0004")));
+  EXPECT_FALSE(is_well_formed_packet(hex(std::string(kHeader) + "06000008"
+                                                                "000c0002")));
   // ERROR chunk whose cause claims more than the chunk holds.
-  EXPECT_FALSE(is_well_formed_packet(hex(std::string(kHeader) + "09000008" "00010010")));
+  EXPECT_FALSE(is_well_formed_packet(hex(std::string(kHeader) + "09000008"
+                                                                "00010010")));
   // RE-CONFIG with an Outgoing SSN Reset Request of length 0.
-  EXPECT_FALSE(is_well_formed_packet(hex(std::string(kHeader) + "82000008" "000d0000")));
+  EXPECT_FALSE(is_well_formed_packet(hex(std::string(kHeader) + "82000008"
+                                                                "000d0000")));
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -35,7 +36,11 @@ inline Association::Config server_config() {
 struct Side {
   std::unique_ptr<Association> assoc;
   std::vector<Event> events;
-  std::vector<Bytes> inbox; // packets in flight towards this side
+  struct InFlight {
+    TimePoint arrives;
+    Bytes packet;
+  };
+  std::deque<InFlight> inbox; // packets in flight towards this side, in arrival order
   std::size_t largest_packet = 0;
   std::uint64_t packets_out = 0;
   /// Called for each outgoing packet; return false to drop it (after loss was applied).
@@ -78,6 +83,7 @@ public:
   Side a; // DTLS client
   Side b; // DTLS server
   double loss = 0.0;
+  Duration latency{0}; // one way, both directions
   SeededRng rng{1};
   /// Consumes events as they come instead of collecting them (for long transfers).
   std::function<void(Side&, Event&)> on_event;
@@ -89,20 +95,24 @@ public:
     b.assoc->connect(now());
   }
 
-  /// Moves every pending packet; if nothing moved, advances the clock to the earliest deadline
-  /// and fires the timers that are due. Returns false when nothing can ever happen again.
+  /// Moves every pending packet and delivers those that have arrived; if nothing happened,
+  /// advances the clock to the earliest arrival or deadline and handles what is due. Returns
+  /// false when nothing can ever happen again.
   bool step() {
-    bool moved = move(a, b) | move(b, a);
-    deliver(a);
-    deliver(b);
+    const bool moved = move(a, b) | move(b, a);
+    const bool delivered = deliver(a) | deliver(b);
     collect(a);
     collect(b);
-    if (moved) return true;
+    if (moved || delivered) return true;
     auto ta = a.assoc->poll_timeout();
     auto tb = b.assoc->poll_timeout();
-    if (!ta && !tb) return false;
     TimePoint next = std::min(ta.value_or(TimePoint::max()), tb.value_or(TimePoint::max()));
+    if (!a.inbox.empty()) next = std::min(next, a.inbox.front().arrives);
+    if (!b.inbox.empty()) next = std::min(next, b.inbox.front().arrives);
+    if (next == TimePoint::max()) return false;
     virtual_now() = std::max(virtual_now(), next);
+    deliver(a);
+    deliver(b);
     if (ta && *ta <= now()) a.assoc->handle_timeout(now());
     if (tb && *tb <= now()) b.assoc->handle_timeout(now());
     collect(a);
@@ -143,20 +153,26 @@ private:
       from.largest_packet = std::max(from.largest_packet, packet->size());
       if (loss > 0.0 && rng.next_double() < loss) continue;
       if (from.tap && !from.tap(*packet)) continue;
-      to.inbox.push_back(std::move(*packet));
+      to.inbox.push_back({now() + latency, std::move(*packet)});
     }
     return moved;
   }
-  void deliver(Side& to) {
-    std::vector<Bytes> inbox = std::move(to.inbox);
-    to.inbox.clear();
-    for (const Bytes& p : inbox)
-      to.assoc->handle_packet(now(), p);
+  bool deliver(Side& to) {
+    bool any = false;
+    while (!to.inbox.empty() && to.inbox.front().arrives <= now()) {
+      Bytes packet = std::move(to.inbox.front().packet);
+      to.inbox.pop_front();
+      to.assoc->handle_packet(now(), packet);
+      any = true;
+    }
+    return any;
   }
   void collect(Side& s) {
     while (auto e = s.assoc->poll_event()) {
-      if (on_event) on_event(s, *e);
-      else s.events.push_back(std::move(*e));
+      if (on_event)
+        on_event(s, *e);
+      else
+        s.events.push_back(std::move(*e));
     }
   }
 };
