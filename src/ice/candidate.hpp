@@ -24,16 +24,16 @@ enum class TransportProtocol : std::uint8_t { Udp, Tcp };
 enum class TcpType : std::uint8_t { Active, Passive, SimultaneousOpen };
 
 struct Candidate {
-  std::string foundation;       // 1*32 ice-char
-  std::uint16_t component = 1;  // 1 = RTP; data channels only use 1
+  std::string foundation;      // 1*32 ice-char
+  std::uint16_t component = 1; // 1 = RTP; data channels only use 1
   TransportProtocol transport = TransportProtocol::Udp;
   std::uint32_t priority = 0;
-  std::string address;  // IP literal, or an mDNS "*.local" name
+  std::string address; // IP literal, or an mDNS "*.local" name
   std::uint16_t port = 0;
   CandidateType type = CandidateType::Host;
-  std::optional<std::string> related_address;  // raddr
-  std::optional<std::uint16_t> related_port;    // rport
-  std::optional<TcpType> tcp_type;              // tcptype, for TCP candidates
+  std::optional<std::string> related_address; // raddr
+  std::optional<std::uint16_t> related_port;  // rport
+  std::optional<TcpType> tcp_type;            // tcptype, for TCP candidates
   /// Extension attributes in order (generation, ufrag, network-id, network-cost, unknown ones),
   /// kept so that a parsed candidate prints back the same.
   std::vector<std::pair<std::string, std::string>> extensions;
@@ -53,7 +53,7 @@ struct Candidate {
   friend bool operator==(const Candidate&, const Candidate&) = default;
 };
 
-std::string_view to_string(CandidateType t) noexcept;  // "host", "srflx", "prflx", "relay"
+std::string_view to_string(CandidateType t) noexcept; // "host", "srflx", "prflx", "relay"
 
 /// RFC 8445 §5.1.2.1: priority = 2^24*type_pref + 2^8*local_pref + (256 - component).
 constexpr std::uint32_t compute_priority(std::uint32_t type_preference,
@@ -65,12 +65,12 @@ constexpr std::uint32_t compute_priority(std::uint32_t type_preference,
 /// RFC 8445 §5.1.2.2 recommended type preferences.
 constexpr std::uint32_t type_preference(CandidateType t) noexcept {
   switch (t) {
-    case CandidateType::Host: return 126;
-    case CandidateType::PeerReflexive: return 110;
-    case CandidateType::ServerReflexive: return 100;
-    case CandidateType::Relayed: return 0;
+  case CandidateType::Host: return 126;
+  case CandidateType::PeerReflexive: return 110;
+  case CandidateType::ServerReflexive: return 100;
+  case CandidateType::Relayed: return 0;
   }
   return 0;
 }
 
-}  // namespace posthorn::ice
+} // namespace posthorn::ice

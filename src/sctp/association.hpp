@@ -12,6 +12,9 @@
 //   * After any input or any app call (open_channel, send, close_channel, close, abort), drain
 //     poll_transmit() (each item is one SCTP packet: send it as one DTLS record), then
 //     poll_event(), then re-arm one timer at poll_timeout().
+//     Small messages (tuning::kBatchMaxMessage) sent between two poll_transmit() calls are handed
+//     to usrsctp together and bundled into shared packets: poll once per turn of the driver's
+//     loop, not after every send(), to get that.
 //   * Back-pressure: send() returns an error equal to Condition::Blocked when our queue is full;
 //     wait for BufferedAmountLow on that channel, then retry.
 //

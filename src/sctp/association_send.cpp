@@ -148,7 +148,10 @@ void Association::flush() {
       break;
     }
   }
-  const bool batch = last_message != queue_.size() && last_message > 0 && socket_ != nullptr;
+  // Only worth it for small messages: large ones fill packets by themselves (and a bulk transfer
+  // flushes on every SACK; two setsockopt calls each time would be pure overhead).
+  const bool batch = last_message != queue_.size() && last_message > 0 && socket_ != nullptr &&
+                     queue_[last_message].data.size() <= tuning::kBatchMaxMessage;
   if (batch) set_nodelay(false);
   bool nodelay = !batch;
   for (std::size_t index = 0; !queue_.empty() && socket_ != nullptr; ++index) {

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
-#include <cstring>
 
 namespace posthorn::sctp::detail {
 namespace {
@@ -165,12 +164,6 @@ TimePoint UsrsctpStack::next_tick() const noexcept {
   return last_advance() + tuning::kTimerTick;
 }
 
-std::uint32_t UsrsctpStack::checksum_errors() {
-  sctpstat stat{};
-  usrsctp_get_stat(&stat);
-  return stat.sctps_checksumerrors + stat.sctps_badsum;
-}
-
 // Runs synchronously inside usrsctp (any association's call, or usrsctp's iterator thread), with
 // usrsctp's internal locks held: it must not call usrsctp and must not block on the stack mutex.
 int UsrsctpStack::on_output(void* addr, void* buffer, std::size_t length, std::uint8_t /*tos*/,
@@ -188,7 +181,6 @@ int UsrsctpStack::on_output(void* addr, void* buffer, std::size_t length, std::u
   if (it == stack.ports_.end()) return 0; // association already destroyed: drop silently
   it->second.outbox.push_back(std::move(packet));
   if (stack.active_.load(std::memory_order_relaxed) != id) stack.mark_woken_locked(id, it->second);
-
   return 0;
 }
 

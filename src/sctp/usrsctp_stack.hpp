@@ -88,9 +88,6 @@ public:
   /// The last advance (a time already reached). Lock-free.
   TimePoint last_advance() const noexcept;
 
-  /// usrsctp's process-wide statistics (for tests and diagnostics).
-  static std::uint32_t checksum_errors();
-
   /// The socket upcall to install with usrsctp_set_upcall(so, on_upcall, port id as void*).
   static void on_upcall(struct socket* so, void* arg, int flags);
 
