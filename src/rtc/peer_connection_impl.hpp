@@ -66,6 +66,9 @@ struct PeerConnection::Impl {
   std::deque<Event> events;
   ConnectionState connection = ConnectionState::New;
   PeerConnectionStats stats;
+  /// Set by send(): the layers have work the next poll_* call pumps through (so that a burst of
+  /// small sends leaves as one bundled SCTP packet).
+  std::optional<TimePoint> pending_pump;
 
   // peer_connection.cpp
   void set_signaling(SignalingState s);
@@ -82,6 +85,7 @@ struct PeerConnection::Impl {
 
   // peer_connection_transport.cpp
   void pump(TimePoint now);
+  void pump_if_pending();
   void start_dtls(TimePoint now);
   void start_sctp(TimePoint now);
   void on_ice_event(TimePoint now, ice::Event e);

@@ -63,6 +63,7 @@ void PeerConnection::handle_timeout(TimePoint now) {
 }
 
 std::optional<ice::Transmit> PeerConnection::poll_transmit() {
+  impl_->pump_if_pending();
   auto& q = impl_->transmits;
   if (q.empty()) return std::nullopt;
   auto t = std::move(q.front());
@@ -71,6 +72,7 @@ std::optional<ice::Transmit> PeerConnection::poll_transmit() {
 }
 
 std::optional<Event> PeerConnection::poll_event() {
+  impl_->pump_if_pending();
   auto& q = impl_->events;
   if (q.empty()) return std::nullopt;
   auto e = std::move(q.front());
@@ -81,6 +83,7 @@ std::optional<Event> PeerConnection::poll_event() {
 std::optional<TimePoint> PeerConnection::poll_timeout() const {
   const auto& s = *impl_;
   if (s.closed) return std::nullopt;
+  if (s.pending_pump) return s.pending_pump;  // sends await a pump: poll now
   std::optional<TimePoint> next = s.agent.poll_timeout();
   auto consider = [&](std::optional<TimePoint> t) {
     if (t && (!next || *t < *next)) next = t;
@@ -116,7 +119,9 @@ result<void> PeerConnection::send(TimePoint now, ChannelId channel, ByteView dat
   if (!ch->open || ch->closed || !s.sctp || !ch->info.stream)
     return error_code(Errc::ChannelNotOpen);
   auto r = s.sctp->send(*ch->info.stream, data, binary);
-  s.pump(now);
+  // Not pumped here: consecutive small sends are bundled into one SCTP packet when the driver
+  // next drains poll_transmit() (see Impl::pump_if_pending).
+  s.pending_pump = now;
   return r;
 }
 
@@ -187,9 +192,17 @@ const ChannelEntry* PeerConnection::Impl::find_channel(ChannelId id) const {
   return it == channels.end() ? nullptr : &it->second;
 }
 
+void PeerConnection::Impl::pump_if_pending() {
+  if (!pending_pump) return;
+  const TimePoint now = *pending_pump;
+  pending_pump.reset();
+  pump(now);
+}
+
 // Moves work between the layers until none has output left: ICE events, DTLS records up to
 // SCTP, SCTP packets down to DTLS, DTLS datagrams out over the selected pair.
 void PeerConnection::Impl::pump(TimePoint now) {
+  pending_pump.reset();
   for (bool progress = true; progress;) {
     progress = false;
     while (auto e = agent.poll_event()) {
