@@ -29,19 +29,7 @@ struct BenchOptions {
 
 std::vector<std::string> dc_argv(const std::string& role, const std::string& mode,
                                  std::uint64_t bytes, std::size_t message_size) {
-  return {tools::self_executable(),
-          "dc",
-          "--role",
-          role,
-          "--mode",
-          mode,
-          "--bytes",
-          std::to_string(bytes),
-          "--message-size",
-          std::to_string(message_size),
-          "--bind",
-          "127.0.0.1",
-          "--quiet"};
+  return tools::dc_command(tools::self_executable(), {role, mode, bytes, message_size, true});
 }
 
 double percentile(std::vector<double> v, double p) {

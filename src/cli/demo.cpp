@@ -25,11 +25,7 @@ using tools::Side;
 
 std::vector<std::string> peer(const std::string& role, const std::string& mode, std::uint64_t bytes,
                               bool quiet) {
-  std::vector<std::string> argv = {
-      tools::self_executable(), "dc",     "--role",   role, "--mode", mode, "--bytes",
-      std::to_string(bytes),    "--bind", "127.0.0.1"};
-  if (quiet) argv.push_back("--quiet");
-  return argv;
+  return tools::dc_command(tools::self_executable(), {role, mode, bytes, 64 * 1024, quiet});
 }
 
 struct Terminal {

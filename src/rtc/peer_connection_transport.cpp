@@ -83,7 +83,7 @@ std::optional<Event> PeerConnection::poll_event() {
 std::optional<TimePoint> PeerConnection::poll_timeout() const {
   const auto& s = *impl_;
   if (s.closed) return std::nullopt;
-  if (s.pending_pump) return s.pending_pump;  // sends await a pump: poll now
+  if (s.pending_pump) return s.pending_pump; // sends await a pump: poll now
   std::optional<TimePoint> next = s.agent.poll_timeout();
   auto consider = [&](std::optional<TimePoint> t) {
     if (t && (!next || *t < *next)) next = t;

@@ -8,6 +8,15 @@
 
 namespace posthorn::tools {
 
+std::vector<std::string> dc_command(const std::string& binary, const DcPeerArgs& a) {
+  std::vector<std::string> argv = {
+      binary,   "dc",        "--role",         a.role,
+      "--mode", a.mode,      "--bytes",        std::to_string(a.bytes),
+      "--bind", "127.0.0.1", "--message-size", std::to_string(a.message_size)};
+  if (a.quiet) argv.push_back("--quiet");
+  return argv;
+}
+
 DcPair::DcPair(const std::vector<std::string>& offer_argv,
                const std::vector<std::string>& answer_argv)
     : started_(std::chrono::steady_clock::now()),

@@ -17,6 +17,17 @@ namespace posthorn::tools {
 
 enum class Side : std::uint8_t { Offerer = 0, Answerer = 1 };
 
+/// How to start one `posthorn dc` peer on loopback.
+struct DcPeerArgs {
+  std::string role; // "offer" | "answer"
+  std::string mode = "echo";
+  std::uint64_t bytes = 0;
+  std::size_t message_size = 64 * 1024;
+  bool quiet = true;
+};
+/// The command line for `binary dc ... --bind 127.0.0.1`.
+std::vector<std::string> dc_command(const std::string& binary, const DcPeerArgs& args);
+
 struct DcEvent {
   Side side = Side::Offerer;
   std::string type; // open, message, done, closed, error, ...

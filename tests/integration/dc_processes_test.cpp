@@ -14,11 +14,7 @@ using namespace std::chrono;
 
 std::vector<std::string> dc(const std::string& role, const std::string& mode,
                             std::uint64_t bytes = 0, bool quiet = true) {
-  std::vector<std::string> argv = {POSTHORN_BINARY, "dc",       "--role",  role,
-                                   "--mode",        mode,       "--bytes", std::to_string(bytes),
-                                   "--bind",        "127.0.0.1"};
-  if (quiet) argv.push_back("--quiet");
-  return argv;
+  return dc_command(POSTHORN_BINARY, {role, mode, bytes, 64 * 1024, quiet});
 }
 
 bool open_both(DcPair& pair) {
