@@ -12,15 +12,6 @@ namespace {
 using testing::Pair;
 using testing::Side;
 
-StreamId open_and_wait(Pair& p, Side& opener, const ChannelOptions& options) {
-  auto sid = opener.assoc->open_channel(options);
-  EXPECT_TRUE(sid);
-  if (!sid) return 0;
-  Side& other = &opener == &p.a ? p.b : p.a;
-  p.drive_until([&] { return opener.opened(*sid) && other.opened(*sid); }, 10000, "channel open");
-  return *sid;
-}
-
 result<void> raw(Side& s, StreamId sid, std::uint32_t ppid, std::string_view data) {
   return AssociationTesting::send_raw(*s.assoc, sid, ppid, as_bytes(data));
 }
@@ -28,7 +19,7 @@ result<void> raw(Side& s, StreamId sid, std::uint32_t ppid, std::string_view dat
 TEST(AssociationEdge, DeprecatedPartialPpidsAreReassembled) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "legacy"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "legacy"});
   // RFC 8831 §6.6: pieces with 54 (String Partial) end with 51; 52 (Binary Partial) with 53,
   // or with the *Empty* PPID when the last piece is empty.
   ASSERT_TRUE(raw(p.a, sid, 54, "hel"));
@@ -53,7 +44,7 @@ TEST(AssociationEdge, DeprecatedPartialsOverOurLimitAreDropped) {
   server.local_max_message_size = 10;
   Pair p(testing::client_config(), server);
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "legacy"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "legacy"});
   ASSERT_TRUE(raw(p.a, sid, 52, "12345678"));
   ASSERT_TRUE(raw(p.a, sid, 52, "12345678"));
   ASSERT_TRUE(raw(p.a, sid, 53, "end"));
@@ -66,7 +57,7 @@ TEST(AssociationEdge, DeprecatedPartialsOverOurLimitAreDropped) {
 TEST(AssociationEdge, UnknownPpidsAndStreamsWithoutChannelsAreCountedDrops) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "x"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "x"});
   ASSERT_TRUE(raw(p.a, sid, 99, "?"));
   ASSERT_TRUE(raw(p.a, 9, 51, "no channel here"));
   ASSERT_TRUE(p.a.assoc->send(sid, as_bytes("fine"), false));
@@ -87,14 +78,14 @@ TEST(AssociationEdge, MalformedOpenIsCountedAndTheStreamIsReset) {
   EXPECT_FALSE(p.a.has<Closed>());
   EXPECT_FALSE(p.b.has<Closed>());
   // The association is unharmed; stream 4 can carry a real channel afterwards.
-  StreamId sid = open_and_wait(p, p.a, {.label = "real"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "real"});
   EXPECT_EQ(sid, 0);
 }
 
 TEST(AssociationEdge, OpenOnAStreamInUseIsIgnored) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "first"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "first"});
   DataChannelOpen dup;
   dup.label = "impostor";
   Bytes wire = encode(dup);
@@ -109,7 +100,7 @@ TEST(AssociationEdge, OpenOnAStreamInUseIsIgnored) {
 TEST(AssociationEdge, RemoteTimedChannelReportsItsLifetime) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.b, {.label = "t", .max_packet_lifetime = milliseconds(1500)});
+  StreamId sid = p.open_and_wait(p.b, {.label = "t", .max_packet_lifetime = milliseconds(1500)});
   ASSERT_TRUE(p.a.opened(sid));
   EXPECT_EQ(p.a.opened(sid)->max_packet_lifetime, milliseconds(1500));
   EXPECT_TRUE(p.a.opened(sid)->ordered);
@@ -173,7 +164,7 @@ TEST(AssociationEdge, PeerThatNeverAnswersTimesOut) {
 TEST(AssociationEdge, PathThatDiesLosesTheAssociation) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "doomed"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "doomed"});
   bool dead = true;
   p.a.tap = [&](const Bytes&) { return !dead; };
   p.b.tap = [&](const Bytes&) { return !dead; };
@@ -191,7 +182,7 @@ TEST(AssociationEdge, TimerWorkForAnIdleAssociationWakesItsDriver) {
   server.wake = [&] { ++woken; };
   Pair p1(testing::client_config(), server);
   ASSERT_TRUE(p1.connect_and_wait());
-  StreamId sid = open_and_wait(p1, p1.a, {.label = "waiting"});
+  StreamId sid = p1.open_and_wait(p1.a, {.label = "waiting"});
   p1.run_for(milliseconds(500)); // let every pending SACK go out
   ASSERT_TRUE(p1.a.assoc->send(sid, as_bytes("one packet"), false));
   p1.step(); // the DATA reaches p1.b, whose SACK for a single packet is delayed (RFC 9260 §6.2)
@@ -215,7 +206,7 @@ TEST(AssociationEdge, TimerWorkForAnIdleAssociationWakesItsDriver) {
 TEST(AssociationEdge, IdleAssociationWakesRarelyAndStaysAlive) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "idle"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "idle"});
   p.run_for(std::chrono::seconds(1));
   auto t = p.a.assoc->poll_timeout();
   ASSERT_TRUE(t);

@@ -18,15 +18,6 @@ ByteView text(std::string_view s) {
 }
 
 /// Opens a channel on `opener` and drives until both sides report it open.
-StreamId open_and_wait(Pair& p, Side& opener, const ChannelOptions& options) {
-  auto sid = opener.assoc->open_channel(options);
-  EXPECT_TRUE(sid) << sid.error().message();
-  if (!sid) return 0;
-  Side& other = &opener == &p.a ? p.b : p.a;
-  p.drive_until([&] { return opener.opened(*sid) && other.opened(*sid); }, 10000, "channel open");
-  return *sid;
-}
-
 TEST(Association, ConnectsWhenBothSidesConnectAtOnce) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
@@ -60,15 +51,15 @@ TEST(Association, ConnectsWhenTheClientConnectsFirst) {
 TEST(Association, ChannelIdsFollowTheDtlsRole) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId from_client = open_and_wait(p, p.a, {.label = "c"});
-  StreamId from_server = open_and_wait(p, p.b, {.label = "s"});
+  StreamId from_client = p.open_and_wait(p.a, {.label = "c"});
+  StreamId from_server = p.open_and_wait(p.b, {.label = "s"});
   EXPECT_EQ(from_client % 2, 0) << "RFC 8832 §6: the DTLS client uses even stream ids";
   EXPECT_EQ(from_server % 2, 1);
   EXPECT_FALSE(p.a.opened(from_client)->remote);
   EXPECT_TRUE(p.b.opened(from_client)->remote);
   EXPECT_EQ(p.b.opened(from_client)->label, "c");
   EXPECT_TRUE(p.a.opened(from_server)->remote);
-  StreamId second = open_and_wait(p, p.a, {.label = "c2"});
+  StreamId second = p.open_and_wait(p.a, {.label = "c2"});
   EXPECT_EQ(second, from_client + 2);
 }
 
@@ -76,7 +67,7 @@ TEST(Association, RemoteChannelCarriesTheOpenersOptions) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
   ChannelOptions o{.label = "game", .protocol = "proto/1", .ordered = false, .max_retransmits = 2};
-  StreamId sid = open_and_wait(p, p.a, o);
+  StreamId sid = p.open_and_wait(p.a, o);
   auto remote = p.b.opened(sid);
   ASSERT_TRUE(remote);
   EXPECT_EQ(remote->label, "game");
@@ -103,7 +94,7 @@ TEST(Association, ChannelOpenedBeforeConnectOpensOnConnect) {
 TEST(Association, TextBinaryAndEmptyMessagesKeepTheirKind) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "chat"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "chat"});
   ASSERT_TRUE(p.a.assoc->send(sid, text("hello"), false));
   ASSERT_TRUE(p.a.assoc->send(sid, text("\x01\x02"), true));
   ASSERT_TRUE(p.a.assoc->send(sid, {}, false));
@@ -129,7 +120,7 @@ TEST(Association, MessageOverThePeersMaxMessageSizeIsRejected) {
   client.remote_max_message_size = 65536;
   Pair p(client);
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "big"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "big"});
   Bytes too_big(65537, 0xab);
   auto r = p.a.assoc->send(sid, too_big, true);
   ASSERT_FALSE(r);
@@ -148,7 +139,7 @@ TEST(Association, IncomingMessageOverOurMaxIsDroppedAndCounted) {
   server.local_max_message_size = 100 * 1024;
   Pair p(client, server);
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "big"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "big"});
   ASSERT_TRUE(p.a.assoc->send(sid, Bytes(300 * 1024, 1), true)); // reassembled in pieces
   ASSERT_TRUE(p.a.assoc->send(sid, Bytes(100 * 1024, 2), true)); // exactly the limit
   ASSERT_TRUE(p.drive_until([&] { return !p.b.messages(sid).empty(); }, 100000, "next message"));
@@ -165,7 +156,7 @@ TEST(Association, LargeMessagesWithinOurLimitAreReassembled) {
   server.local_max_message_size = 8 * 1024 * 1024;
   Pair p(client, server);
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "big"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "big"});
   SeededRng rng(7);
   Bytes big = rng.bytes(6 * 1024 * 1024); // larger than usrsctp's send and receive buffers
   ASSERT_TRUE(p.a.assoc->send(sid, big, true));
@@ -203,7 +194,7 @@ TEST(Association, NegotiatedChannelOpenedAfterConnectIsOpenAtOnce) {
 TEST(Association, CloseChannelClosesBothSidesAndFreesTheId) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "bye"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "bye"});
   ASSERT_TRUE(p.a.assoc->send(sid, text("last words"), false));
   p.a.assoc->close_channel(sid);
   EXPECT_EQ(p.a.assoc->send(sid, text("too late"), false).error(), Errc::ChannelClosing);
@@ -225,7 +216,7 @@ TEST(Association, CloseChannelClosesBothSidesAndFreesTheId) {
 TEST(Association, PeerClosingAChannelClosesOurSideToo) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "remote-close"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "remote-close"});
   p.b.assoc->close_channel(sid);
   ASSERT_TRUE(
       p.drive_until([&] { return p.a.has_closed_channel(sid) && p.b.has_closed_channel(sid); },
@@ -238,7 +229,7 @@ TEST(Association, BufferedAmountLowFiresWhenTheQueueDrains) {
   client.send_buffer_limit = 1024 * 1024;
   Pair p(client);
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "bulk"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "bulk"});
   constexpr std::size_t kThreshold = 64 * 1024;
   p.a.assoc->set_buffered_amount_low_threshold(sid, kThreshold);
   const Bytes chunk(64 * 1024, 0x5a);
@@ -264,7 +255,7 @@ TEST(Association, BufferedAmountLowFiresWhenTheQueueDrains) {
 TEST(Association, GracefulCloseReachesBothSides) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "x"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "x"});
   ASSERT_TRUE(p.a.assoc->send(sid, text("before close"), false));
   p.a.assoc->close();
   ASSERT_TRUE(
@@ -302,7 +293,7 @@ TEST(Association, PacketsFitTheMtuAndCarryAValidCrc32c) {
     return true;
   };
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "mtu"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "mtu"});
   ASSERT_TRUE(p.a.assoc->send(sid, Bytes(20000, 3), true));
   ASSERT_TRUE(p.drive_until([&] { return !p.b.messages(sid).empty(); }, 10000, "data"));
   EXPECT_GT(checked, 15u);
@@ -323,7 +314,7 @@ TEST(Association, PollTimeoutFollowsTheSharedTimerGrid) {
 TEST(Association, GarbagePacketsAreDroppedWithoutHarm) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "g"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "g"});
   SeededRng rng(99);
   for (int i = 0; i < 3000; ++i) {
     Bytes junk = rng.bytes(rng.uniform(1500));
@@ -351,7 +342,7 @@ TEST(Association, MutatedPacketsNeverCrash) {
       return true;
     };
     ASSERT_TRUE(p.connect_and_wait());
-    StreamId sid = open_and_wait(p, p.a, {.label = "m"});
+    StreamId sid = p.open_and_wait(p.a, {.label = "m"});
     ASSERT_TRUE(p.a.assoc->send(sid, Bytes(5000, 1), true));
     p.run_for(milliseconds(100));
     while (fed < 4000 && p.b.assoc->state() == Association::State::Connected) {
@@ -417,7 +408,7 @@ TEST(Association, DestroyingOnePeerLeavesTheOtherUsable) {
     ASSERT_TRUE(p2.connect_and_wait());
   } // destroyed while established: usrsctp may still fire timers for it; they must go nowhere
   p1.run_for(std::chrono::seconds(2));
-  StreamId sid = open_and_wait(p1, p1.a, {.label = "after"});
+  StreamId sid = p1.open_and_wait(p1.a, {.label = "after"});
   ASSERT_TRUE(p1.a.assoc->send(sid, text("ok"), false));
   ASSERT_TRUE(p1.drive_until([&] { return !p1.b.messages(sid).empty(); }, 1000, "still works"));
 }

@@ -131,6 +131,16 @@ public:
     return false;
   }
 
+  /// Opens a channel from `opener` and steps until both sides report it open.
+  StreamId open_and_wait(Side& opener, const ChannelOptions& options) {
+    auto sid = opener.assoc->open_channel(options);
+    EXPECT_TRUE(sid) << (sid ? "" : sid.error().message());
+    if (!sid) return 0;
+    Side& other = &opener == &a ? b : a;
+    drive_until([&] { return opener.opened(*sid) && other.opened(*sid); }, 10000, "channel open");
+    return *sid;
+  }
+
   /// Steps for a span of virtual time (or until nothing can happen).
   void run_for(Duration span) {
     const TimePoint until = now() + span;

@@ -15,15 +15,6 @@ namespace {
 using testing::Pair;
 using testing::Side;
 
-StreamId open_and_wait(Pair& p, Side& opener, const ChannelOptions& options) {
-  auto sid = opener.assoc->open_channel(options);
-  EXPECT_TRUE(sid);
-  if (!sid) return 0;
-  Side& other = &opener == &p.a ? p.b : p.a;
-  p.drive_until([&] { return opener.opened(*sid) && other.opened(*sid); }, 10000, "channel open");
-  return *sid;
-}
-
 /// Message `i` of a transfer: its index in the first 4 bytes, then a deterministic pattern.
 Bytes numbered_message(std::uint32_t i, std::size_t size) {
   Bytes m(size);
@@ -44,7 +35,7 @@ TEST(Transfer, SixteenMebibytesIn64KiBMessagesArriveIntact) {
   client.send_buffer_limit = 2 * 1024 * 1024;
   Pair p(client);
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "file"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "file"});
 
   constexpr std::size_t kMessage = 64 * 1024;
   constexpr std::size_t kTotal = 16 * 1024 * 1024;
@@ -102,7 +93,7 @@ TEST(Transfer, UnorderedZeroRetransmitChannelOverLossyPathDeliversSomeAndNeverBl
   client.send_buffer_limit = 256 * 1024;
   Pair p(client);
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "lossy", .ordered = false, .max_retransmits = 0});
+  StreamId sid = p.open_and_wait(p.a, {.label = "lossy", .ordered = false, .max_retransmits = 0});
   // 20% loss both ways (SACKs and FORWARD-TSNs too), 15 ms each way: nothing is retransmitted,
   // abandoned messages are skipped with FORWARD-TSN (RFC 3758), sending never pushes back.
   p.loss = 0.2;
@@ -134,7 +125,7 @@ TEST(Transfer, UnorderedZeroRetransmitChannelOverLossyPathDeliversSomeAndNeverBl
   // The association is still healthy: a reliable channel works after the lossy burst.
   ASSERT_FALSE(p.a.has<Closed>()) << std::get<Closed>(p.a.events.back()).error.message();
   p.loss = 0.0;
-  StreamId reliable = open_and_wait(p, p.a, {.label = "after"});
+  StreamId reliable = p.open_and_wait(p.a, {.label = "after"});
   ASSERT_TRUE(p.a.assoc->send(reliable, as_bytes("done"), false));
   EXPECT_TRUE(p.drive_until([&] { return !p.b.messages(reliable).empty(); }, 100000, "after loss"));
 }
@@ -145,7 +136,7 @@ TEST(Transfer, WindowsFillA50MsRoundTrip) {
   Pair p;
   p.latency = milliseconds(25);
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "wan"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "wan"});
   constexpr std::size_t kMessage = 64 * 1024;
   constexpr std::size_t kTotal = 32 * 1024 * 1024;
   const Bytes message(kMessage, 0x42);
@@ -170,7 +161,7 @@ TEST(Transfer, ReliableChannelOverFivePercentLossDeliversEverythingInOrder) {
   Pair p;
   p.latency = milliseconds(10);
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "reliable"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "reliable"});
   p.loss = 0.05;
   p.rng = SeededRng(77);
   constexpr std::uint32_t kCount = 400;
@@ -188,7 +179,7 @@ TEST(Transfer, ReliableChannelOverFivePercentLossDeliversEverythingInOrder) {
 TEST(Transfer, SmallMessagesSentTogetherSharePackets) {
   Pair p;
   ASSERT_TRUE(p.connect_and_wait());
-  StreamId sid = open_and_wait(p, p.a, {.label = "small"});
+  StreamId sid = p.open_and_wait(p.a, {.label = "small"});
   // One message alone goes out at once, in its own packet (no Nagle delay).
   const auto before = p.a.packets_out;
   ASSERT_TRUE(p.a.assoc->send(sid, as_bytes("ping"), false));
