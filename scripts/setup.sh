@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(build-essential cmake ninja-build ccache pkg-config libssl-dev libusrsctp-dev
             libsrtp2-dev libboost1.81-dev libsecp256k1-dev nlohmann-json3-dev libcli11-dev
             libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev)
-test_pkgs=(clang libclang-rt-14-dev iproute2 nftables)
+test_pkgs=(clang libclang-rt-14-dev iproute2 nftables mosquitto coturn chromium nodejs npm)
 
 want=("${build_pkgs[@]}")
 [[ "${1:-}" == "--build" ]] || want+=("${test_pkgs[@]}")
@@ -25,4 +25,9 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all ${#want[@]} packages present"
+fi
+
+# The interop tests' npm packages (Trystero, node-datachannel, playwright-core, …).
+if [[ "${1:-}" != "--build" ]]; then
+  bash "$(dirname "$0")/setup-node.sh"
 fi

@@ -6,5 +6,6 @@ namespace posthorn::cli {
 int run_dc(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_demo(int argc, char** argv);
+int run_peer(int argc, char** argv);
 
 } // namespace posthorn::cli

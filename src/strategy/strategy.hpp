@@ -34,12 +34,12 @@ std::string_view to_string(RelayState state) noexcept;
 struct RelayStatus {
   std::string url; ///< as configured, credentials removed
   RelayState state = RelayState::Connecting;
-  std::string last_error;           ///< empty when none
-  std::uint32_t reconnects = 0;     ///< successful opens after the first
-  std::uint64_t messages_in = 0;    ///< delivered to handlers
-  std::uint64_t messages_out = 0;   ///< written to the relay
-  std::uint64_t dropped_out = 0;    ///< publishes dropped because the relay was not open
-  std::uint64_t dropped_in = 0;     ///< malformed or oversized input dropped
+  std::string last_error;         ///< empty when none
+  std::uint32_t reconnects = 0;   ///< successful opens after the first
+  std::uint64_t messages_in = 0;  ///< delivered to handlers
+  std::uint64_t messages_out = 0; ///< written to the relay
+  std::uint64_t dropped_out = 0;  ///< publishes dropped because the relay was not open
+  std::uint64_t dropped_in = 0;   ///< malformed or oversized input dropped
 };
 
 /// RAII handle: unsubscribes when destroyed or reset. Movable, not copyable.

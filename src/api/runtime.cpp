@@ -1,0 +1,122 @@
+#include "api/app_session.hpp"
+#include "api/room_impl.hpp"
+#include "api/runtime_impl.hpp"
+#include "dtls/certificate.hpp"
+#include "runtime/interfaces.hpp"
+#include "signal/trystero_ids.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <future>
+#include <stdexcept>
+
+namespace posthorn {
+namespace detail {
+
+RuntimeImpl::RuntimeImpl(RuntimeOptions options) : options_(std::move(options)) {
+  // spec §1: one id per process in JS; one per runtime here (a process may host several).
+  self_id_ = signal::gen_id(rng_, 20);
+  auto certificate = dtls::Certificate::generate();
+  if (!certificate)
+    throw std::runtime_error("posthorn: cannot generate a DTLS certificate: " +
+                             certificate.error().message());
+  base_config_.certificate = *certificate;
+  for (const auto& server : options_.stun_servers) {
+    auto address = SocketAddress::parse(server);
+    if (!address)
+      throw std::invalid_argument("posthorn: STUN server '" + server +
+                                  "' is not a numeric host:port");
+    base_config_.stun_servers.push_back(*address);
+  }
+  for (const auto& text : options_.bind_addresses) {
+    auto ip = IpAddress::parse(text);
+    if (!ip) throw std::invalid_argument("posthorn: bind address '" + text + "' is not an IP");
+    bind_addresses_.push_back(*ip);
+  }
+  if (bind_addresses_.empty())
+    bind_addresses_ = runtime::local_interface_addresses({.include_loopback = true});
+  work_.emplace(io_.get_executor());
+}
+
+RuntimeImpl::~RuntimeImpl() {
+  shutdown();
+}
+
+void RuntimeImpl::start_thread() {
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void RuntimeImpl::shutdown() {
+  if (!work_) return;
+  work_.reset();
+  auto drop_everything = [this] {
+    apps_.clear();
+    mux_.reset();
+  };
+  if (thread_.joinable()) {
+    boost::asio::post(io_, drop_everything);
+    io_.stop();
+    thread_.join();
+  } else {
+    drop_everything();
+    io_.stop();
+  }
+}
+
+const std::shared_ptr<runtime::UdpMux>& RuntimeImpl::mux() {
+  if (!mux_) mux_ = std::make_shared<runtime::UdpMux>(io_.get_executor(), bind_addresses_);
+  return mux_;
+}
+
+std::shared_ptr<AppSession> RuntimeImpl::app_session(const std::string& app_id) {
+  auto& session = apps_[app_id];
+  if (!session) session = std::make_shared<AppSession>(weak_from_this(), app_id);
+  return session;
+}
+
+std::shared_ptr<RoomImpl> RuntimeImpl::find_room(const std::string& app_id,
+                                                 const std::string& room_id) {
+  std::lock_guard lock(rooms_mutex_);
+  auto it = rooms_.find({app_id, room_id});
+  return it == rooms_.end() ? nullptr : it->second.lock();
+}
+
+void RuntimeImpl::register_room(const std::string& app_id, const std::string& room_id,
+                                const std::shared_ptr<RoomImpl>& room) {
+  std::lock_guard lock(rooms_mutex_);
+  rooms_[{app_id, room_id}] = room;
+}
+
+void RuntimeImpl::forget_room(const std::string& app_id, const std::string& room_id) {
+  std::lock_guard lock(rooms_mutex_);
+  rooms_.erase({app_id, room_id});
+}
+
+} // namespace detail
+
+Runtime::Runtime() : Runtime(RuntimeOptions{}) {}
+
+Runtime::Runtime(RuntimeOptions options) {
+  const bool own_thread = options.own_thread;
+  impl_ = std::make_shared<detail::RuntimeImpl>(std::move(options));
+  if (own_thread) impl_->start_thread();
+}
+
+Runtime::~Runtime() {
+  impl_->shutdown();
+}
+
+boost::asio::any_io_executor Runtime::get_executor() const {
+  return impl_->executor();
+}
+void Runtime::run() {
+  impl_->io().run();
+}
+void Runtime::stop() {
+  impl_->io().stop();
+}
+const PeerId& Runtime::self_id() const {
+  return impl_->self_id();
+}
+
+} // namespace posthorn

@@ -1,0 +1,63 @@
+#pragma once
+// The state behind posthorn::Runtime: the event loop, the shared UDP sockets, the certificate,
+// this process's peer id, and the rooms and app sessions that live on the loop.
+
+#include "core/rng.hpp"
+#include "rtc/peer_connection.hpp"
+#include "runtime/udp_mux.hpp"
+
+#include <posthorn/runtime.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace posthorn::detail {
+
+class AppSession;
+class RoomImpl;
+
+class RuntimeImpl : public std::enable_shared_from_this<RuntimeImpl> {
+public:
+  explicit RuntimeImpl(RuntimeOptions options);
+  ~RuntimeImpl();
+
+  void start_thread();
+  void shutdown();
+
+  [[nodiscard]] boost::asio::any_io_executor executor() { return io_.get_executor(); }
+  boost::asio::io_context& io() { return io_; }
+  [[nodiscard]] const PeerId& self_id() const noexcept { return self_id_; }
+  Rng& rng() { return rng_; }
+  [[nodiscard]] const std::shared_ptr<runtime::UdpMux>& mux();
+  /// A fresh configuration for one peer connection.
+  [[nodiscard]] rtc::Configuration peer_config() const { return base_config_; }
+
+  /// The session of an app (created on first use). Loop thread only.
+  std::shared_ptr<AppSession> app_session(const std::string& app_id);
+  /// Rooms by (app, room): join_room is idempotent. Any thread.
+  std::shared_ptr<RoomImpl> find_room(const std::string& app_id, const std::string& room_id);
+  void register_room(const std::string& app_id, const std::string& room_id,
+                     const std::shared_ptr<RoomImpl>& room);
+  void forget_room(const std::string& app_id, const std::string& room_id);
+
+private:
+  RuntimeOptions options_;
+  boost::asio::io_context io_{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  CryptoRng rng_;
+  PeerId self_id_;
+  rtc::Configuration base_config_;
+  std::vector<IpAddress> bind_addresses_;
+  std::shared_ptr<runtime::UdpMux> mux_;
+  std::map<std::string, std::shared_ptr<AppSession>> apps_;
+  std::mutex rooms_mutex_;
+  std::map<std::pair<std::string, std::string>, std::weak_ptr<RoomImpl>> rooms_;
+};
+
+} // namespace posthorn::detail

@@ -1,0 +1,178 @@
+// Two native runtimes meet in a room through a real mosquitto on loopback and use the public API
+// the way an application does: joins, every payload kind with metadata, targeted sends,
+// request/response (incl. a handler error), ping, a password mismatch, and leave.
+#include "support/mosquitto_server.hpp"
+
+#include <posthorn/posthorn.hpp>
+
+#include <boost/asio/use_future.hpp>
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+
+namespace posthorn {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Collects a room's events from the runtime thread for the test thread to wait on.
+class Observer {
+public:
+  Observer() = default;
+  explicit Observer(Room& room) { attach(room); }
+  void attach(Room& room) {
+    room.on_peer_join([this](const PeerId& p) { push("join:" + p); });
+    room.on_peer_leave([this](const PeerId& p) { push("leave:" + p); });
+    room.on_join_error([this](const JoinError& e) { push("join-error:" + e.message); });
+  }
+  void push(std::string event) {
+    std::lock_guard lock(mutex_);
+    events_.push_back(std::move(event));
+    cv_.notify_all();
+  }
+  /// Waits for an event starting with `prefix`; returns it (consumed).
+  std::string wait(const std::string& prefix, std::chrono::seconds timeout = 30s) {
+    std::unique_lock lock(mutex_);
+    std::string found;
+    const bool ok = cv_.wait_for(lock, timeout, [&] {
+      for (auto it = events_.begin(); it != events_.end(); ++it)
+        if (it->starts_with(prefix)) {
+          found = *it;
+          events_.erase(it);
+          return true;
+        }
+      return false;
+    });
+    EXPECT_TRUE(ok) << "timed out waiting for '" << prefix << "'";
+    return found;
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::string> events_;
+};
+
+class RoomOverMqtt : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (!test::MosquittoServer::available()) GTEST_SKIP() << "mosquitto is not installed";
+    broker_ = std::make_unique<test::MosquittoServer>();
+  }
+  RoomConfig config(std::string password = {}) {
+    return {.app_id = "posthorn-it-" +
+                      std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()),
+            .password = std::move(password),
+            .strategy = strategies::mqtt({broker_->ws_url()})};
+  }
+  static RuntimeOptions loopback() { return {.bind_addresses = {"127.0.0.1"}}; }
+
+  std::unique_ptr<test::MosquittoServer> broker_;
+};
+
+TEST_F(RoomOverMqtt, TwoPeersJoinExchangeEveryPayloadKindAndLeave) {
+  Runtime rt_a(loopback()), rt_b(loopback());
+  auto room_a = join_room(rt_a, config(), "lobby");
+  Observer obs_a(room_a);
+  auto chat_b_received = std::make_shared<std::promise<std::vector<std::string>>>();
+  auto room_b = join_room(rt_b, config(), "lobby");
+  Observer obs_b(room_b);
+  auto chat_b = room_b.make_action("chat");
+  std::vector<std::string> got;
+  std::mutex got_mutex;
+  chat_b.on_message([&](Payload p, const MessageInfo& info) {
+    std::lock_guard lock(got_mutex);
+    got.push_back(std::string(to_string(p.kind())) + ":" + std::string(p.text()) + ":" +
+                  info.metadata.value_or("-"));
+    obs_b.push("chat");
+  });
+
+  EXPECT_EQ(obs_a.wait("join:"), "join:" + rt_b.self_id());
+  EXPECT_EQ(obs_b.wait("join:"), "join:" + rt_a.self_id());
+  EXPECT_EQ(room_a.peers(), std::vector<PeerId>{rt_b.self_id()});
+
+  auto chat_a = room_a.make_action("chat");
+  EXPECT_NO_THROW(chat_a.async_send(Payload::text("héllo"), {}, boost::asio::use_future).get());
+  EXPECT_NO_THROW(chat_a
+                      .async_send(Payload::json(R"({"n":1})"), {.metadata = R"({"m":true})"},
+                                  boost::asio::use_future)
+                      .get());
+  EXPECT_NO_THROW(chat_a
+                      .async_send(Payload::binary(std::vector<std::uint8_t>{1, 2, 3}),
+                                  {.targets = {rt_b.self_id()}}, boost::asio::use_future)
+                      .get());
+  for (int i = 0; i < 3; ++i)
+    obs_b.wait("chat");
+  {
+    std::lock_guard lock(got_mutex);
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got[0], "text:héllo:-");
+    EXPECT_EQ(got[1], R"(json:{"n":1}:{"m":true})");
+    EXPECT_EQ(got[2], std::string("binary:\x01\x02\x03:-"));
+  }
+
+  auto rtt = room_a.async_ping(rt_b.self_id(), boost::asio::use_future).get();
+  EXPECT_GT(rtt.count(), 0.0);
+
+  room_b.leave();
+  EXPECT_EQ(obs_a.wait("leave:"), "leave:" + rt_b.self_id());
+  EXPECT_TRUE(room_a.peers().empty());
+}
+
+TEST_F(RoomOverMqtt, RequestsAreAnsweredOrFailWithTheHandlersMessage) {
+  Runtime rt_a(loopback()), rt_b(loopback());
+  auto room_a = join_room(rt_a, config("secret"), "rpc");
+  auto room_b = join_room(rt_b, config("secret"), "rpc");
+  Observer obs_a(room_a), obs_b(room_b);
+  room_b.make_action("echo").on_request(
+      [](Payload p, const MessageInfo&, Responder r) { r.reply(std::move(p)); });
+  room_b.make_action("fail").on_request(
+      [](Payload, const MessageInfo&, Responder r) { r.fail("nope"); });
+  obs_a.wait("join:");
+  obs_b.wait("join:");
+
+  auto echoed = room_a.make_action("echo")
+                    .async_request(Payload::text("hi"), {.timeout = 10s}, boost::asio::use_future)
+                    .get();
+  ASSERT_EQ(echoed.size(), 1u);
+  EXPECT_FALSE(echoed[0].error) << echoed[0].error_message;
+  EXPECT_EQ(echoed[0].payload.text(), "hi");
+
+  auto failed = room_a.make_action("fail")
+                    .async_request(Payload::text("hi"), {.timeout = 10s}, boost::asio::use_future)
+                    .get();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_TRUE(failed[0].error);
+  EXPECT_EQ(failed[0].error_message, "nope");
+}
+
+TEST_F(RoomOverMqtt, AWrongPasswordIsAJoinErrorNotAJoin) {
+  Runtime rt_a(loopback()), rt_b(loopback());
+  auto room_a = join_room(rt_a, config("right"), "vault");
+  auto room_b = join_room(rt_b, config("wrong"), "vault");
+  Observer both;
+  both.attach(room_a);
+  both.attach(room_b);
+  // Whichever side answers fails to decrypt the offer (spec §3); nobody joins.
+  EXPECT_EQ(both.wait("join-error:", 30s),
+            "join-error:incorrect room password when decrypting offer");
+  EXPECT_TRUE(room_a.peers().empty());
+  EXPECT_TRUE(room_b.peers().empty());
+}
+
+TEST(RoomApi, ActionNamesAreValidatedAtTheBoundary) {
+  Runtime rt({.bind_addresses = {"127.0.0.1"}});
+  auto room =
+      join_room(rt, {.app_id = "names", .strategy = strategies::mqtt({"ws://127.0.0.1:9"})}, "r");
+  EXPECT_THROW((void)room.make_action(""), std::invalid_argument);
+  EXPECT_THROW((void)room.make_action("@_ping"), std::invalid_argument);
+  EXPECT_THROW((void)room.make_action(std::string(33, 'x')), std::invalid_argument);
+  EXPECT_NO_THROW((void)room.make_action(std::string(32, 'x')));
+  room.leave();
+}
+
+} // namespace
+} // namespace posthorn
