@@ -7,7 +7,12 @@ set -euo pipefail
 build_pkgs=(build-essential cmake ninja-build ccache pkg-config libssl-dev libusrsctp-dev
             libsrtp2-dev libboost1.81-dev libsecp256k1-dev nlohmann-json3-dev libcli11-dev
             libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev)
-test_pkgs=(clang libclang-rt-14-dev iproute2 nftables mosquitto coturn chromium nodejs npm)
+test_pkgs=(clang libclang-rt-14-dev iproute2 nftables mosquitto coturn chromium)
+# Node.js may come from elsewhere (e.g. NodeSource's nodejs, which bundles npm and conflicts with
+# Debian's npm package): install Debian's only when the commands are missing.
+if [[ "${1:-}" != "--build" ]] && ! { command -v node && command -v npm; } >/dev/null; then
+  test_pkgs+=(nodejs npm)
+fi
 
 want=("${build_pkgs[@]}")
 [[ "${1:-}" == "--build" ]] || want+=("${test_pkgs[@]}")
