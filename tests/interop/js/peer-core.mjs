@@ -150,8 +150,19 @@ export const makePeekingPeerConnection = (Base, onActionType, log = () => {}) =>
       const n = ++pcCount;
       this.n = n;
       const state = () => `pc#${n} signaling=${this.signalingState} ice=${this.iceConnectionState} connection=${this.connectionState}`;
-      this.addEventListener('iceconnectionstatechange', () => log(state()));
-      this.addEventListener('connectionstatechange', () => log(state()));
+      // Pooled offers (20 per peer) sit in have-local-offer; only report those that got an
+      // answer, or ended.
+      const report = () => {
+        let answered = false;
+        try {
+          answered = Boolean(this.remoteDescription?.sdp);
+        } catch {
+          // node-datachannel may throw before a remote description exists
+        }
+        if (answered || /failed|closed|disconnected/.test(state())) log(state());
+      };
+      this.addEventListener('iceconnectionstatechange', report);
+      this.addEventListener('connectionstatechange', report);
       hookHandlerProp(this, 'ondatachannel', (h) =>
         function (e) {
           if (e?.channel) instrument(e.channel);
