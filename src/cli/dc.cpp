@@ -31,7 +31,8 @@ struct DcOptions {
   std::uint64_t bytes = 0;
   std::size_t message_size = 64 * 1024;
   std::vector<std::string> stun;
-  std::string turn, turn_user, turn_pass;
+  std::vector<std::string> turn;
+  std::string turn_user, turn_pass;
   bool relay_only = false;
   std::string bind;
   bool quiet = false;
@@ -80,8 +81,22 @@ public:
       if (!server) return fail("cannot use STUN server '" + url + "': " + server.error());
       config.stun_servers.push_back(*server);
     }
-    if (!options_.turn.empty() || options_.relay_only)
-      return fail("TURN is not implemented yet (tracked in issue #3)");
+    for (const auto& url : options_.turn) {
+      auto server = resolve_turn_url(url);
+      if (!server) return fail("cannot use TURN server '" + url + "': " + server.error());
+      if (options_.turn_user.empty())
+        return fail("--turn needs --turn-user and --turn-pass (long-term credentials)");
+      ice::TurnServerConfig turn;
+      turn.server = (*server).server;
+      turn.transport = (*server).transport;
+      turn.username = options_.turn_user;
+      turn.password = options_.turn_pass;
+      config.turn_servers.push_back(std::move(turn));
+    }
+    if (options_.relay_only) {
+      if (config.turn_servers.empty()) return fail("--relay-only needs at least one --turn server");
+      config.ice_transport_policy = ice::IceTransportPolicy::Relay;
+    }
     auto certificate = dtls::Certificate::generate();
     if (!certificate)
       return fail("cannot generate a certificate: " + certificate.error().message());
@@ -89,6 +104,14 @@ public:
     mux_ = std::make_shared<runtime::UdpMux>(io_.get_executor(), ips);
     driver_ = std::make_unique<runtime::PeerDriver>(io_.get_executor(), mux_, config, rng_);
     driver_->on_event([this](rtc::Event& e) { on_event(e); });
+    driver_->on_candidate_error([this](const ice::CandidateError& e) {
+      // W3C icecandidateerror: the peer goes on with its other candidates (and fails with
+      // "connection failed" when none is left, e.g. --relay-only with a wrong password).
+      emit({{"type", "error"},
+            {"error", "TURN server " + e.url + ": " + e.text},
+            {"url", e.url},
+            {"errorCode", e.code}});
+    });
 
     if (options_.role == "offer") {
       driver_->with([&](rtc::PeerConnection& pc, TimePoint now) {
@@ -326,10 +349,12 @@ int run_dc(int argc, char** argv) {
   app.add_option("--message-size", o.message_size, "source message size")
       ->check(CLI::Range(1, 256 * 1024));
   app.add_option("--stun", o.stun, "STUN server URL, stun:host:port (repeatable)");
-  app.add_option("--turn", o.turn, "TURN server URL");
-  app.add_option("--turn-user", o.turn_user, "TURN user name");
-  app.add_option("--turn-pass", o.turn_pass, "TURN password");
-  app.add_flag("--relay-only", o.relay_only, "only use relayed candidates");
+  app.add_option("--turn", o.turn,
+                 "TURN server URL, turn:host[:port][?transport=udp|tcp] (repeatable)");
+  app.add_option("--turn-user", o.turn_user, "TURN user name (for every --turn)");
+  app.add_option("--turn-pass", o.turn_pass, "TURN password (for every --turn)");
+  app.add_flag("--relay-only", o.relay_only,
+               "only relayed candidates (iceTransportPolicy relay); needs --turn");
   app.add_option("--bind", o.bind, "only gather on this local IP");
   app.add_flag("--quiet", o.quiet, "no per-message lines in sink/source mode");
   app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error|off (stderr)");

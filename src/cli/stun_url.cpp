@@ -8,17 +8,14 @@
 #include <cstring>
 
 namespace posthorn::cli {
+namespace {
 
-StunUrlResult resolve_stun_url(std::string_view url) {
-  for (std::string_view scheme : {"stun:", "stuns:"}) {
-    if (url.substr(0, scheme.size()) == scheme) {
-      url.remove_prefix(scheme.size());
-      break;
-    }
-  }
-  if (auto q = url.find('?'); q != std::string_view::npos) url = url.substr(0, q);
+constexpr std::uint16_t kDefaultPort = 3478; // RFC 7064 §3.1 / RFC 7065 §3.1
+
+/// "host[:port]" or "[v6]:port" (no scheme, no query), resolved.
+StunUrlResult resolve_host_port(std::string_view url) {
   std::string host;
-  std::uint16_t port = 3478;
+  std::uint16_t port = kDefaultPort;
   std::string_view port_text;
   if (!url.empty() && url.front() == '[') {
     auto close = url.find(']');
@@ -57,6 +54,46 @@ StunUrlResult resolve_stun_url(std::string_view url) {
   freeaddrinfo(list);
   if (!found) return {std::string("no address for '") + host + "'"};
   return {*found};
+}
+
+bool strip_prefix(std::string_view& s, std::string_view prefix) {
+  if (s.substr(0, prefix.size()) != prefix) return false;
+  s.remove_prefix(prefix.size());
+  return true;
+}
+
+} // namespace
+
+StunUrlResult resolve_stun_url(std::string_view url) {
+  if (!strip_prefix(url, "stun:")) strip_prefix(url, "stuns:");
+  if (auto q = url.find('?'); q != std::string_view::npos) url = url.substr(0, q);
+  return resolve_host_port(url);
+}
+
+TurnUrlResult resolve_turn_url(std::string_view url) {
+  if (url.substr(0, 6) == "turns:")
+    return {std::string("TURN over TLS (turns:) is not supported; use turn:host:port with "
+                        "?transport=udp or ?transport=tcp")};
+  if (!strip_prefix(url, "turn:"))
+    return {std::string("a TURN URL starts with 'turn:' (RFC 7065), e.g. "
+                        "turn:turn.example.org:3478?transport=udp")};
+  TurnUrl out;
+  if (auto q = url.find('?'); q != std::string_view::npos) {
+    const auto query = url.substr(q + 1);
+    url = url.substr(0, q);
+    if (query == "transport=udp") {
+      out.transport = ice::TurnTransport::Udp;
+    } else if (query == "transport=tcp") {
+      out.transport = ice::TurnTransport::Tcp;
+    } else {
+      return {std::string("unsupported TURN URL query '") + std::string(query) +
+              "' (only transport=udp or transport=tcp)"};
+    }
+  }
+  auto server = resolve_host_port(url);
+  if (!server) return {server.error()};
+  out.server = *server;
+  return {out};
 }
 
 } // namespace posthorn::cli

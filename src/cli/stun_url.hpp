@@ -1,7 +1,9 @@
 #pragma once
-// STUN/TURN server URLs (RFC 7064 / RFC 7065): "stun:host[:port]", default port 3478.
+// STUN/TURN server URLs (RFC 7064 / RFC 7065): "stun:host[:port]" and
+// "turn:host[:port][?transport=udp|tcp]", default port 3478.
 
 #include "core/socket_address.hpp"
+#include "ice/turn_client.hpp"
 
 #include <string>
 #include <string_view>
@@ -17,5 +19,19 @@ struct StunUrlResult {
   const std::string& error() const { return std::get<1>(value); }
 };
 StunUrlResult resolve_stun_url(std::string_view url);
+
+struct TurnUrl {
+  SocketAddress server;
+  ice::TurnTransport transport = ice::TurnTransport::Udp;
+};
+struct TurnUrlResult {
+  std::variant<TurnUrl, std::string> value;
+  explicit operator bool() const { return value.index() == 0; }
+  const TurnUrl& operator*() const { return std::get<0>(value); }
+  const std::string& error() const { return std::get<1>(value); }
+};
+/// "turn:host[:port][?transport=udp|tcp]" (RFC 7065 §3.1; transport defaults to UDP). "turns:"
+/// (TURN over TLS) is refused with an explanation.
+TurnUrlResult resolve_turn_url(std::string_view url);
 
 } // namespace posthorn::cli

@@ -32,6 +32,10 @@ std::string_view to_string(IceState s) noexcept {
   return "?";
 }
 
+std::string_view to_string(IceTransportPolicy p) noexcept {
+  return p == IceTransportPolicy::Relay ? "relay" : "all";
+}
+
 IceCredentials IceCredentials::generate(Rng& rng) {
   return {rng.string(8, kIceChars), rng.string(24, kIceChars)};
 }
@@ -39,7 +43,12 @@ IceCredentials IceCredentials::generate(Rng& rng) {
 Agent::Impl::Impl(AgentConfig c, Rng& r)
     : config(std::move(c)), rng(r),
       local_creds(config.credentials ? *config.credentials : IceCredentials::generate(r)),
-      role(config.role), tie_breaker(r.next_u64()) {}
+      role(config.role), tie_breaker(r.next_u64()) {
+  // A TURN server entry that cannot work (no port, no username) is the caller's mistake: say so
+  // now, with TurnClient's message, rather than at gather().
+  for (const auto& server : config.turn_servers)
+    TurnClient check(server, rng);
+}
 
 Agent::Agent(AgentConfig config, Rng& rng)
     : impl_(std::make_unique<Impl>(std::move(config), rng)) {}
@@ -63,11 +72,13 @@ std::size_t Agent::pair_count() const noexcept {
 
 void Agent::add_local_socket(const SocketAddress& address) {
   if (impl_->find_base(address)) return;
-  impl_->bases.push_back({address, {}});
+  impl_->bases.push_back({.address = address, .candidate = {}});
 }
 
 void Agent::gather(TimePoint now) {
+  impl_->last_now = now;
   impl_->gather(now);
+  impl_->update_liveness(now);
 }
 
 void Agent::set_remote_credentials(TimePoint now, std::string ufrag, std::string pwd) {
@@ -119,7 +130,10 @@ bool Agent::add_remote_candidate(TimePoint now, const Candidate& candidate) {
       return true;
     }
   }
+  s.last_now = now;
   s.remotes.push_back({candidate, *address});
+  // RFC 8656 §9: let the peer's checks through our relays before we send anything to it.
+  s.add_turn_permissions(now, address->ip());
   s.form_pairs_for_remote(s.remotes.size() - 1);
   if (s.state == IceState::New) s.set_state(IceState::Checking);
   if (!s.checking_since) s.checking_since = now;
@@ -140,40 +154,46 @@ void Agent::restart(TimePoint now) {
   s.remote_creds.reset();
   s.local_creds = IceCredentials::generate(s.rng);
   s.srflx.clear();
+  s.last_now = now;
   s.gather(now);
+  s.update_liveness(now);
 }
 
-void Agent::close() {
+void Agent::close(TimePoint now) {
   auto& s = *impl_;
   if (s.closed) return;
+  s.last_now = std::max(s.last_now, now);
+  s.close_turn(s.last_now);
   s.closed = true;
   s.transactions.clear();
   s.triggered.clear();
+  s.relayed_in.clear();
   s.set_state(IceState::Closed);
+}
+
+void Agent::close() {
+  close(impl_->last_now);
 }
 
 void Agent::handle_datagram(TimePoint now, const SocketAddress& local, const SocketAddress& remote,
                             ByteView data) {
   auto& s = *impl_;
   if (s.closed) return;
+  s.last_now = now;
   auto base = s.find_base(local);
-  auto msg = StunMessage::decode(data);
-  if (!base || !msg) {
+  // Relayed bases only receive through their TURN client (handle_turn_bytes), never a socket.
+  if (!base || s.bases[*base].is_relayed()) {
     ++s.stats.dropped_malformed;
     return;
   }
-  switch (msg->cls()) {
-  case StunClass::Request:
-    if (msg->method_code() == static_cast<std::uint16_t>(StunMethod::Binding))
-      s.handle_request(now, *base, remote, *msg);
-    break;
-  case StunClass::SuccessResponse:
-  case StunClass::ErrorResponse: s.handle_response(now, *base, remote, *msg); break;
-  case StunClass::Indication: break; // RFC 8445 §11 keepalive; nothing to do
+  if (s.relay_only()) {
+    // W3C iceTransportPolicy "relay": host sockets are not candidates; answering a check here
+    // would reveal the address the policy hides.
+    ++s.stats.dropped_by_policy;
+    return;
   }
-  s.update_nomination(now);
-  s.update_selection(now);
-  s.update_liveness(now);
+  s.handle_stun(now, *base, remote, data);
+  s.after_input(now);
 }
 
 void Agent::note_inbound_data(TimePoint now, const SocketAddress& local,
@@ -189,6 +209,8 @@ void Agent::note_inbound_data(TimePoint now, const SocketAddress& local,
 void Agent::handle_timeout(TimePoint now) {
   auto& s = *impl_;
   if (s.closed) return;
+  s.last_now = now;
+  s.turn_timeouts(now);
   s.retransmit(now);
   s.maybe_send_paced_check(now);
   s.update_nomination(now);
@@ -212,6 +234,22 @@ std::optional<Event> Agent::poll_event() {
   return e;
 }
 
+std::optional<RelayedDatagram> Agent::poll_relayed() {
+  auto& q = impl_->relayed_in;
+  if (q.empty()) return std::nullopt;
+  RelayedDatagram d = std::move(q.front());
+  q.pop_front();
+  return d;
+}
+
+std::optional<CandidateError> Agent::poll_candidate_error() {
+  auto& q = impl_->candidate_errors;
+  if (q.empty()) return std::nullopt;
+  CandidateError e = std::move(q.front());
+  q.pop_front();
+  return e;
+}
+
 std::optional<TimePoint> Agent::poll_timeout() const {
   return impl_->next_deadline();
 }
@@ -220,14 +258,14 @@ std::optional<SelectedPair> Agent::selected_pair() const {
   const auto& s = *impl_;
   if (!s.selected) return s.previous_selection;
   const auto& p = s.pairs[*s.selected];
-  return SelectedPair{s.bases[p.base].address, p.remote, CandidateType::Host, p.remote_type,
-                      p.nominated};
+  return SelectedPair{s.bases[p.base].address, p.remote, s.bases[p.base].candidate.type,
+                      p.remote_type, p.nominated};
 }
 
 bool Agent::is_permitted_source(const SocketAddress& local, const SocketAddress& remote) const {
   const auto& s = *impl_;
   auto base = s.find_base(local);
-  if (!base) return false;
+  if (!base || s.bases[*base].dead) return false;
   // Any pair that is not failed will do: the remote is a signalled candidate or answered an
   // authenticated check. DTLS may legitimately arrive before our own check on that pair has
   // succeeded (the peer's check succeeded first), and DTLS authenticates itself by fingerprint.
@@ -237,6 +275,30 @@ bool Agent::is_permitted_source(const SocketAddress& local, const SocketAddress&
 }
 
 // ---------------------------------------------------------------------------------------------
+
+void Agent::Impl::handle_stun(TimePoint now, std::size_t base, const SocketAddress& remote,
+                              ByteView data) {
+  auto msg = StunMessage::decode(data);
+  if (!msg) {
+    ++stats.dropped_malformed;
+    return;
+  }
+  switch (msg->cls()) {
+  case StunClass::Request:
+    if (msg->method_code() == static_cast<std::uint16_t>(StunMethod::Binding))
+      handle_request(now, base, remote, *msg);
+    break;
+  case StunClass::SuccessResponse:
+  case StunClass::ErrorResponse: handle_response(now, base, remote, *msg); break;
+  case StunClass::Indication: break; // RFC 8445 §11 keepalive; nothing to do
+  }
+}
+
+void Agent::Impl::after_input(TimePoint now) {
+  update_nomination(now);
+  update_selection(now);
+  update_liveness(now);
+}
 
 void Agent::Impl::set_state(IceState s) {
   if (state == s) return;
@@ -278,10 +340,10 @@ std::size_t Agent::Impl::find_or_add_pair(std::size_t base, const RemoteCandidat
   CandidatePair p;
   p.base = base;
   p.remote = remote.address;
-  p.local_priority = bases[base].host.priority;
+  p.local_priority = bases[base].candidate.priority;
   p.remote_priority = remote.candidate.priority;
   p.remote_type = remote.candidate.type;
-  p.foundation = bases[base].host.foundation + ":" + remote.candidate.foundation;
+  p.foundation = bases[base].candidate.foundation + ":" + remote.candidate.foundation;
   // RFC 8445 §6.1.2.6: the first pair of each foundation starts Waiting, the rest Frozen.
   const bool foundation_seen = std::any_of(pairs.begin(), pairs.end(), [&](const auto& q) {
     return q.foundation == p.foundation && q.state != PairState::Failed;
@@ -289,6 +351,14 @@ std::size_t Agent::Impl::find_or_add_pair(std::size_t base, const RemoteCandidat
   p.state = foundation_seen ? PairState::Frozen : PairState::Waiting;
   pairs.push_back(std::move(p));
   return pairs.size() - 1;
+}
+
+// Whether a base takes part in pairing: not dead, gathered (it has a candidate), and allowed by
+// the transport policy (W3C "relay": relayed bases only).
+bool Agent::Impl::pairable(std::size_t base) const {
+  const auto& b = bases[base];
+  if (b.dead || b.candidate.foundation.empty()) return false;
+  return !relay_only() || b.is_relayed();
 }
 
 // RFC 8445 §6.1.2.2: pair local bases with remote candidates of the same address family.
@@ -299,6 +369,7 @@ void Agent::Impl::form_pairs_for_remote(std::size_t remote_index) {
   // A loopback base only pairs with loopback remotes and vice versa: checks between them
   // cannot work and would only delay failure.
   for (std::size_t b = 0; b < bases.size(); ++b) {
+    if (!pairable(b)) continue;
     const auto& base = bases[b].address;
     if (base.family() != remote.address.family()) continue;
     if (base.ip().is_loopback() != remote.address.ip().is_loopback()) continue;
@@ -330,7 +401,7 @@ void Agent::Impl::send_check(TimePoint now, std::size_t pair_index, bool use_can
   req.add_string(stun_attr::kUsername, remote_creds->ufrag + ":" + local_creds.ufrag);
   req.add_u32(stun_attr::kPriority,
               compute_priority(type_preference(CandidateType::PeerReflexive),
-                               (bases[p.base].host.priority >> 8) & 0xFFFF, 1));
+                               (bases[p.base].candidate.priority >> 8) & 0xFFFF, 1));
   if (role == Role::Controlling) {
     req.add_u64(stun_attr::kIceControlling, tie_breaker);
     if (use_candidate) req.add_flag(stun_attr::kUseCandidate);
@@ -343,11 +414,14 @@ void Agent::Impl::send_check(TimePoint now, std::size_t pair_index, bool use_can
   t.rto = config.timing.check_rto;
   t.next_retransmit = now + t.rto;
   POSTHORN_LOG(Trace, "ice", "check sent", use_candidate ? " (USE-CANDIDATE)" : "");
-  transmits.push_back({bases[p.base].address, p.remote, t.request});
+  const std::size_t base = p.base;
+  const SocketAddress remote = p.remote;
+  Bytes request = t.request;
   if (kind == TransactionKind::Check && p.state != PairState::Succeeded)
     p.state = PairState::InProgress;
   ++stats.checks_sent;
   transactions.push_back(std::move(t));
+  send_from(now, base, remote, std::move(request));
 }
 
 // RFC 8445 §6.1.4.2: one new check per Ta — the triggered queue first, then the highest-priority
@@ -359,6 +433,7 @@ void Agent::Impl::maybe_send_paced_check(TimePoint now) {
     std::size_t i = triggered.front();
     triggered.pop_front();
     pairs[i].in_triggered_queue = false;
+    if (bases[pairs[i].base].dead) continue; // its TURN allocation is gone
     chosen = i;
   }
   auto best_in = [&](PairState st) -> std::optional<std::size_t> {
@@ -378,15 +453,14 @@ void Agent::Impl::maybe_send_paced_check(TimePoint now) {
   next_check_at = now + config.timing.pacing;
 }
 
-void Agent::Impl::send_error(std::size_t base, const SocketAddress& remote,
+void Agent::Impl::send_error(TimePoint now, std::size_t base, const SocketAddress& remote,
                              const StunMessage& request, std::uint16_t code,
                              std::string_view reason, bool with_integrity) {
   StunMessage resp(StunClass::ErrorResponse, StunMethod::Binding, request.transaction_id());
   resp.add_error(code, reason);
   auto key = as_bytes(local_creds.pwd);
-  transmits.push_back(
-      {bases[base].address, remote,
-       resp.encode(with_integrity ? std::optional<ByteView>(key) : std::nullopt, true)});
+  send_from(now, base, remote,
+            resp.encode(with_integrity ? std::optional<ByteView>(key) : std::nullopt, true));
 }
 
 // RFC 8445 §7.3: answer a connectivity check, then learn from it.
@@ -396,14 +470,14 @@ void Agent::Impl::handle_request(TimePoint now, std::size_t base, const SocketAd
   POSTHORN_LOG(Trace, "ice", "check received");
   auto username = msg.string(stun_attr::kUsername);
   if (!username || !msg.has_integrity()) {
-    send_error(base, remote, msg, 400, "Bad Request", false); // RFC 8489 §9.1.3
+    send_error(now, base, remote, msg, 400, "Bad Request", false); // RFC 8489 §9.1.3
     return;
   }
   auto colon = username->find(':');
   if (colon == std::string_view::npos || username->substr(0, colon) != local_creds.ufrag ||
       !msg.check_integrity(as_bytes(local_creds.pwd))) {
     ++stats.dropped_bad_integrity;
-    send_error(base, remote, msg, 401, "Unauthorized", false);
+    send_error(now, base, remote, msg, 401, "Unauthorized", false);
     return;
   }
   if (auto unknown = msg.unknown_required_attributes(); !unknown.empty()) {
@@ -413,8 +487,7 @@ void Agent::Impl::handle_request(TimePoint now, std::size_t base, const SocketAd
     for (auto type : unknown)
       w.u16(type);
     resp.add(stun_attr::kUnknownAttributes, w.view());
-    transmits.push_back(
-        {bases[base].address, remote, resp.encode(as_bytes(local_creds.pwd), true)});
+    send_from(now, base, remote, resp.encode(as_bytes(local_creds.pwd), true));
     return;
   }
 
@@ -424,7 +497,7 @@ void Agent::Impl::handle_request(TimePoint now, std::size_t base, const SocketAd
   if (role == Role::Controlling && their_controlling) {
     ++stats.role_conflicts;
     if (tie_breaker >= *their_controlling) {
-      send_error(base, remote, msg, 487, "Role Conflict", true);
+      send_error(now, base, remote, msg, 487, "Role Conflict", true);
       return;
     }
     set_role(Role::Controlled);
@@ -433,14 +506,14 @@ void Agent::Impl::handle_request(TimePoint now, std::size_t base, const SocketAd
     if (tie_breaker >= *their_controlled) {
       set_role(Role::Controlling);
     } else {
-      send_error(base, remote, msg, 487, "Role Conflict", true);
+      send_error(now, base, remote, msg, 487, "Role Conflict", true);
       return;
     }
   }
 
   StunMessage resp(StunClass::SuccessResponse, StunMethod::Binding, msg.transaction_id());
   resp.add_xor_address(stun_attr::kXorMappedAddress, remote);
-  transmits.push_back({bases[base].address, remote, resp.encode(as_bytes(local_creds.pwd), true)});
+  send_from(now, base, remote, resp.encode(as_bytes(local_creds.pwd), true));
 
   // RFC 8445 §7.3.1.3: an unknown source is a peer-reflexive remote candidate.
   std::size_t remote_index = remotes.size();
@@ -455,6 +528,7 @@ void Agent::Impl::handle_request(TimePoint now, std::size_t base, const SocketAd
     c.port = remote.port();
     c.type = CandidateType::PeerReflexive;
     remotes.push_back({std::move(c), remote});
+    add_turn_permissions(now, remote.ip());
   }
   if (!checking_since) checking_since = now;
   if (state == IceState::New) set_state(IceState::Checking);
@@ -609,9 +683,9 @@ void Agent::Impl::update_selection(TimePoint now) {
   if (!best) return;
   selected = best;
   previous_selection.reset();
-  auto current =
-      SelectedPair{bases[pairs[*best].base].address, pairs[*best].remote, CandidateType::Host,
-                   pairs[*best].remote_type, pairs[*best].nominated};
+  const auto& best_base = bases[pairs[*best].base];
+  auto current = SelectedPair{best_base.address, pairs[*best].remote, best_base.candidate.type,
+                              pairs[*best].remote_type, pairs[*best].nominated};
   if (announced_selection != current) {
     announced_selection = current;
     events.push_back(event::SelectedPairChanged{current});
@@ -625,6 +699,18 @@ void Agent::Impl::update_selection(TimePoint now) {
 // Consent freshness (RFC 7675), Disconnected detection, and overall failure.
 void Agent::Impl::update_liveness(TimePoint now) {
   if (closed || is_terminal(state)) return;
+  if (relay_only() && gathered_once && !gathering && !selected && !previous_selection) {
+    const bool any_relay = std::any_of(
+        bases.begin(), bases.end(), [](const LocalBase& b) { return b.is_relayed() && !b.dead; });
+    if (!any_relay) {
+      // W3C iceTransportPolicy "relay" with no relayed candidate: nothing can ever connect, so
+      // say so now rather than after connect_timeout (poll_candidate_error() says why).
+      POSTHORN_LOG(Info, "ice", "no relayed candidate under iceTransportPolicy relay: failed");
+      set_state(IceState::Failed);
+      transactions.clear();
+      return;
+    }
+  }
   if (selected) {
     auto& p = pairs[*selected];
     if (now - p.last_response >= config.timing.consent_timeout) {
@@ -691,7 +777,7 @@ void Agent::Impl::retransmit(TimePoint now) {
     ++t.transmissions;
     t.rto = std::min(t.rto * 2, config.timing.check_rto_max);
     t.next_retransmit = now + t.rto;
-    transmits.push_back({bases[t.base].address, t.remote, t.request});
+    send_from(now, t.base, t.remote, t.request);
     ++i;
   }
 }
@@ -710,8 +796,10 @@ void Agent::Impl::reset_checks() {
 }
 
 std::optional<TimePoint> Agent::Impl::next_deadline() const {
-  if (closed || is_terminal(state)) return std::nullopt;
-  std::optional<TimePoint> next;
+  if (closed) return std::nullopt;
+  // TURN clients keep their allocations refreshed even after ICE failed: a restart may use them.
+  std::optional<TimePoint> next = next_turn_deadline();
+  if (is_terminal(state)) return next;
   auto consider = [&](TimePoint t) {
     if (!next || t < *next) next = t;
   };

@@ -1,12 +1,13 @@
 // Candidate gathering (RFC 8445 §5.1): host candidates from the local sockets, server-reflexive
-// candidates from STUN Binding requests to the configured servers (RFC 8489 §7).
+// candidates from STUN Binding requests to the configured servers (RFC 8489 §7). Relayed
+// candidates come from the TURN clients (agent_turn.cpp); gathering completes when every STUN
+// transaction and every TURN allocation attempt has ended.
 #include "core/crypto.hpp"
 #include "ice/agent_impl.hpp"
 
 #include <algorithm>
 
 namespace posthorn::ice {
-namespace {
 
 // RFC 8445 §5.1.1.3: same foundation for candidates of the same type, base IP and server.
 std::string make_foundation(CandidateType type, const IpAddress& base_ip, std::string_view server) {
@@ -31,8 +32,6 @@ bool server_reachable_from(const SocketAddress& base, const SocketAddress& serve
          !base.ip().is_link_local();
 }
 
-} // namespace
-
 Candidate Agent::Impl::make_local_candidate(CandidateType type, const SocketAddress& address,
                                             const LocalBase& base, std::size_t base_index) const {
   Candidate c;
@@ -54,11 +53,23 @@ Candidate Agent::Impl::make_local_candidate(CandidateType type, const SocketAddr
 void Agent::Impl::gather(TimePoint now) {
   if (closed) return;
   gathering = true;
+  gathered_once = true;
   for (std::size_t i = 0; i < bases.size(); ++i) {
-    bases[i].host = make_local_candidate(CandidateType::Host, bases[i].address, bases[i], i);
-    events.push_back(event::LocalCandidate{bases[i].host});
+    auto& base = bases[i];
+    if (base.dead) continue;
+    if (base.is_relayed()) {
+      // A live allocation survives an ICE restart: same relayed address, new ufrag.
+      base.candidate.extensions = {{"generation", "0"}, {"ufrag", local_creds.ufrag}};
+      events.push_back(event::LocalCandidate{base.candidate});
+      continue;
+    }
+    base.candidate = make_local_candidate(CandidateType::Host, base.address, base, i);
+    // W3C iceTransportPolicy "relay": host sockets stay bases of the TURN links only.
+    if (!relay_only()) events.push_back(event::LocalCandidate{base.candidate});
   }
-  for (std::size_t b = 0; b < bases.size(); ++b) {
+  start_turn(now);
+  for (std::size_t b = 0; b < bases.size() && !relay_only(); ++b) {
+    if (bases[b].is_relayed()) continue;
     for (std::size_t s = 0; s < config.stun_servers.size(); ++s) {
       const auto& server = config.stun_servers[s];
       if (!server_reachable_from(bases[b].address, server)) continue;
@@ -98,11 +109,14 @@ void Agent::Impl::on_gather_response(const Transaction& t, const StunMessage& ms
   events.push_back(event::LocalCandidate{std::move(c)});
 }
 
+bool Agent::Impl::gathering_pending() const {
+  return std::any_of(transactions.begin(), transactions.end(),
+                     [](const auto& t) { return t.kind == TransactionKind::Gather; }) ||
+         std::any_of(turns.begin(), turns.end(), [](const TurnEntry& t) { return t.pending; });
+}
+
 void Agent::Impl::on_gather_finished(TimePoint) {
-  if (!gathering) return;
-  const bool pending = std::any_of(transactions.begin(), transactions.end(),
-                                   [](const auto& t) { return t.kind == TransactionKind::Gather; });
-  if (pending) return;
+  if (!gathering || gathering_pending()) return;
   gathering = false;
   events.push_back(event::GatheringComplete{});
 }

@@ -120,6 +120,12 @@ void TurnClient::handle_transport_closed(TimePoint) {
     s.finish_close(); // RFC 8656 §3.1: closing the connection deletes the allocation
     return;
   }
+  if (!s.is_tcp()) {
+    // UDP has no connection: the driver reports an ICMP port/host unreachable this way.
+    s.fail_allocation(TurnErrc::ConnectionClosed, 0,
+                      "the TURN server is unreachable (ICMP unreachable on the UDP socket)");
+    return;
+  }
   s.fail_allocation(TurnErrc::ConnectionClosed, 0,
                     "the connection to the TURN server closed; the allocation is gone with it");
 }

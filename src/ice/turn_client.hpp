@@ -142,7 +142,8 @@ public:
   void handle_datagram(TimePoint now, ByteView data);
   /// Bytes from the TCP stream to the server, in any chunking (RFC 8656 §12.5 framing).
   void handle_stream_bytes(TimePoint now, ByteView data);
-  /// The TCP connection ended: the allocation is gone with it (RFC 8656 §3.1).
+  /// The TCP connection ended: the allocation is gone with it (RFC 8656 §3.1). Over UDP: the
+  /// socket reported ICMP unreachable; the allocation fails the same way.
   void handle_transport_closed(TimePoint now);
   void handle_timeout(TimePoint now);
 

@@ -82,6 +82,8 @@ PeerConnection::Impl::Impl(Configuration c, Rng& r)
       }()),
       rng(r), agent(ice::AgentConfig{.role = ice::Role::Controlling,
                                      .stun_servers = config.stun_servers,
+                                     .turn_servers = config.turn_servers,
+                                     .transport_policy = config.ice_transport_policy,
                                      .timing = config.ice_timing},
                     r),
       // RFC 8866 §5.2: sess-id is a numeric string; < 2^62 keeps it a safe integer everywhere.

@@ -9,6 +9,8 @@
 //    `local` to `remote`), then poll_event(), then arms one timer for poll_timeout() and calls
 //    handle_timeout() when it fires.
 //  - Nothing here blocks, reads a clock or calls back into the application.
+//  - With TURN servers configured, transmits with `turn` set go on the runtime's socket for that
+//    TURN link (see ice/agent.hpp), and what arrives there is fed to handle_turn_bytes().
 //
 // Demultiplexing follows RFC 7983 §7: first byte 0-3 STUN, 20-63 DTLS, 128-191 RTP/RTCP (media
 // is not negotiated yet: such datagrams are dropped and counted).
@@ -71,6 +73,10 @@ std::string_view to_string(ConnectionState s) noexcept;
 
 struct Configuration {
   std::vector<SocketAddress> stun_servers;
+  /// RTCIceServer entries for TURN (RFC 8656): one allocation each, a relayed candidate each.
+  std::vector<ice::TurnServerConfig> turn_servers;
+  /// RTCConfiguration.iceTransportPolicy: Relay gathers, signals and pairs relayed candidates only.
+  ice::IceTransportPolicy ice_transport_policy = ice::IceTransportPolicy::All;
   /// Shared across connections (generating a P-256 key costs ~0.1 ms, but browsers also reuse
   /// one per RTCPeerConnection lifetime). Generated on construction when null.
   std::shared_ptr<const dtls::Certificate> certificate;
@@ -181,10 +187,19 @@ public:
   void handle_datagram(TimePoint now, const SocketAddress& local, const SocketAddress& remote,
                        ByteView data);
   void handle_timeout(TimePoint now);
+  /// Bytes that arrived on TURN link `link` (a UDP datagram from the server, or a chunk of the
+  /// TCP stream to it).
+  void handle_turn_bytes(TimePoint now, ice::TurnLinkId link, ByteView data);
+  /// The TURN link's TCP connection ended or failed to open (or UDP got ICMP unreachable).
+  void handle_turn_closed(TimePoint now, ice::TurnLinkId link);
 
   // --- outputs ---
   std::optional<ice::Transmit> poll_transmit();
   std::optional<Event> poll_event();
+  /// A TURN server that could not be used (W3C `icecandidateerror`); ICE goes on without it.
+  /// Drain it along with poll_event() (before it, to report the cause ahead of a resulting
+  /// ConnectionStateChanged{Failed}); the queue is bounded.
+  std::optional<ice::CandidateError> poll_candidate_error();
   [[nodiscard]] std::optional<TimePoint> poll_timeout() const;
 
   // --- queries ---

@@ -91,8 +91,11 @@ struct PeerConnection::Impl {
   void on_ice_event(TimePoint now, ice::Event e);
   void on_dtls_event(TimePoint now, dtls::Event e);
   void on_sctp_event(TimePoint now, sctp::Event e);
-  void send_dtls_datagram(Bytes datagram);
-  void flush_unsent_dtls();
+  void on_datagram(TimePoint now, const SocketAddress& local, const SocketAddress& remote,
+                   ByteView data);
+  void drain_relayed(TimePoint now);
+  void send_dtls_datagram(TimePoint now, Bytes datagram);
+  void flush_unsent_dtls(TimePoint now);
   void open_pending_channels();
   void update_connection_state();
   ChannelEntry* find_channel(ChannelId id);

@@ -32,25 +32,57 @@ void PeerConnection::handle_datagram(TimePoint now, const SocketAddress& local,
                                      const SocketAddress& remote, ByteView data) {
   auto& s = *impl_;
   if (s.closed) return;
+  s.on_datagram(now, local, remote, data);
+  s.pump(now);
+}
+
+void PeerConnection::handle_turn_bytes(TimePoint now, ice::TurnLinkId link, ByteView data) {
+  auto& s = *impl_;
+  if (s.closed) return;
+  s.agent.handle_turn_bytes(now, link, data);
+  s.drain_relayed(now);
+  s.pump(now);
+}
+
+void PeerConnection::handle_turn_closed(TimePoint now, ice::TurnLinkId link) {
+  auto& s = *impl_;
+  if (s.closed) return;
+  s.agent.handle_turn_closed(now, link);
+  s.pump(now);
+}
+
+std::optional<ice::CandidateError> PeerConnection::poll_candidate_error() {
+  return impl_->agent.poll_candidate_error();
+}
+
+// RFC 7983 §7 demultiplexing of one datagram from a socket or, through a TURN relay, as received
+// on the relayed address.
+void PeerConnection::Impl::on_datagram(TimePoint now, const SocketAddress& local,
+                                       const SocketAddress& remote, ByteView data) {
   switch (classify(data)) {
-  case Demux::Stun: s.agent.handle_datagram(now, local, remote, data); break;
+  case Demux::Stun: agent.handle_datagram(now, local, remote, data); break;
   case Demux::Dtls:
-    if (!s.agent.is_permitted_source(local, remote)) {
-      ++s.stats.dropped_unpermitted_source;
+    if (!agent.is_permitted_source(local, remote)) {
+      ++stats.dropped_unpermitted_source;
       return;
     }
-    s.agent.note_inbound_data(now, local, remote);
-    if (s.dtls) {
-      s.dtls->handle_datagram(now, data);
-    } else if (s.early_dtls.size() < kMaxEarlyDtls) {
-      s.early_dtls.emplace_back(data.begin(), data.end());
+    agent.note_inbound_data(now, local, remote);
+    if (dtls) {
+      dtls->handle_datagram(now, data);
+    } else if (early_dtls.size() < kMaxEarlyDtls) {
+      early_dtls.emplace_back(data.begin(), data.end());
     } else {
-      ++s.stats.dropped_early_dtls;
+      ++stats.dropped_early_dtls;
     }
     break;
-  case Demux::Other: ++s.stats.dropped_unknown_datagrams; return;
+  case Demux::Other: ++stats.dropped_unknown_datagrams; return;
   }
-  s.pump(now);
+}
+
+// Datagrams that came through a TURN relay (the agent already consumed the STUN among them).
+void PeerConnection::Impl::drain_relayed(TimePoint now) {
+  while (auto d = agent.poll_relayed())
+    on_datagram(now, d->local, d->remote, d->data);
 }
 
 void PeerConnection::handle_timeout(TimePoint now) {
@@ -169,13 +201,16 @@ void PeerConnection::close(TimePoint now) {
   while (s.dtls) {
     auto d = s.dtls->poll_transmit();
     if (!d) break;
-    s.send_dtls_datagram(std::move(*d));
+    s.send_dtls_datagram(now, std::move(*d));
   }
   for (auto& [id, ch] : s.channels) {
     if (ch.open && !ch.closed) s.events.push_back(event::DataChannelClosed{id});
     ch.closed = true;
   }
-  s.agent.close();
+  // Releases TURN allocations too; their last requests (and a relayed close_notify) go out.
+  s.agent.close(now);
+  while (auto t = s.agent.poll_transmit())
+    s.transmits.push_back(std::move(*t));
   s.closed = true;
   s.set_signaling(SignalingState::Closed);
   s.update_connection_state();
@@ -221,7 +256,7 @@ void PeerConnection::Impl::pump(TimePoint now) {
     if (dtls) {
       while (auto d = dtls->poll_transmit()) {
         progress = true;
-        send_dtls_datagram(std::move(*d));
+        send_dtls_datagram(now, std::move(*d));
       }
       while (auto e = dtls->poll_event()) {
         progress = true;
@@ -258,7 +293,7 @@ void PeerConnection::Impl::on_ice_event(TimePoint now, ice::Event e) {
                  },
                  [&](ice::event::SelectedPairChanged& p) {
                    POSTHORN_LOG(Debug, "rtc", "ICE selected a pair, nominated=", p.pair.nominated);
-                   flush_unsent_dtls();
+                   flush_unsent_dtls(now);
                    // The DTLS client starts as soon as there is a path (W3C: ICE "connected").
                    if (dtls && dtls_role == dtls::Role::Client && !dtls_started) {
                      dtls_started = true;
@@ -289,7 +324,7 @@ void PeerConnection::Impl::start_dtls(TimePoint now) {
   }
 }
 
-void PeerConnection::Impl::send_dtls_datagram(Bytes datagram) {
+void PeerConnection::Impl::send_dtls_datagram(TimePoint now, Bytes datagram) {
   auto pair = agent.selected_pair();
   if (!pair) {
     if (unsent_dtls.size() < kMaxUnsentDtls) {
@@ -299,14 +334,21 @@ void PeerConnection::Impl::send_dtls_datagram(Bytes datagram) {
     }
     return;
   }
+  if (pair->local_type == ice::CandidateType::Relayed) {
+    // Through the TURN client: its transmits reach `transmits` when the pump drains the agent.
+    // A refusal (e.g. allocation lost) is a lost datagram; DTLS and SCTP retransmit.
+    if (auto r = agent.send_relayed(now, pair->local, pair->remote, datagram); !r)
+      POSTHORN_LOG(Debug, "rtc", "relayed datagram dropped: ", r.error().message());
+    return;
+  }
   transmits.push_back({pair->local, pair->remote, std::move(datagram)});
 }
 
-void PeerConnection::Impl::flush_unsent_dtls() {
+void PeerConnection::Impl::flush_unsent_dtls(TimePoint now) {
   while (!unsent_dtls.empty() && agent.selected_pair()) {
     auto d = std::move(unsent_dtls.front());
     unsent_dtls.pop_front();
-    send_dtls_datagram(std::move(d));
+    send_dtls_datagram(now, std::move(d));
   }
 }
 

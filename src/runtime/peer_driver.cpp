@@ -21,6 +21,11 @@ PeerDriver::~PeerDriver() {
   mux_->remove_connection(key_);
 }
 
+const TurnSocketStats& PeerDriver::turn_socket_stats() const noexcept {
+  static const TurnSocketStats kNone;
+  return turn_sockets_ ? turn_sockets_->stats() : kNone;
+}
+
 void PeerDriver::flush() {
   // A handler may call back into with(); the outer flush finishes the job.
   if (flushing_) return;
@@ -28,14 +33,25 @@ void PeerDriver::flush() {
   for (bool progress = true; progress;) {
     progress = false;
     outgoing_.clear();
-    while (auto t = pc_.poll_transmit())
+    while (auto t = pc_.poll_transmit()) {
+      if (t->turn) {
+        progress = true;
+        send_turn(*t);
+        continue;
+      }
       outgoing_.push_back(std::move(*t));
+    }
     if (!outgoing_.empty()) {
       progress = true;
       batch_.clear();
       for (const auto& t : outgoing_)
         batch_.push_back({&t.local, &t.remote, t.payload});
       mux_->send_many(key_, batch_);
+    }
+    // Candidate errors first: they explain a "failed" state change among the events.
+    while (auto e = pc_.poll_candidate_error()) {
+      progress = true;
+      if (candidate_error_handler_) candidate_error_handler_(*e);
     }
     while (auto e = pc_.poll_event()) {
       progress = true;
@@ -45,6 +61,25 @@ void PeerDriver::flush() {
   mux_->set_ufrag(key_, pc_.local_ice_credentials().ufrag);
   flushing_ = false;
   arm_timer();
+}
+
+void PeerDriver::send_turn(const ice::Transmit& t) {
+  if (!turn_sockets_) {
+    std::weak_ptr<bool> alive = alive_;
+    TurnSockets::Handlers h;
+    h.on_bytes = [this, alive](ice::TurnLinkId link, ByteView data) {
+      if (!alive.expired()) pc_.handle_turn_bytes(Clock::now(), link, data);
+    };
+    h.on_closed = [this, alive](ice::TurnLinkId link) {
+      if (!alive.expired()) pc_.handle_turn_closed(Clock::now(), link);
+    };
+    // One flush per receive burst, like the mux's burst_end.
+    h.on_burst_end = [this, alive] {
+      if (!alive.expired()) flush();
+    };
+    turn_sockets_ = std::make_unique<TurnSockets>(executor_, std::move(h));
+  }
+  turn_sockets_->send(t);
 }
 
 void PeerDriver::arm_timer() {

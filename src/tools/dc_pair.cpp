@@ -14,6 +14,14 @@ std::vector<std::string> dc_command(const std::string& binary, const DcPeerArgs&
       "--mode", a.mode,      "--bytes",        std::to_string(a.bytes),
       "--bind", "127.0.0.1", "--message-size", std::to_string(a.message_size)};
   if (a.quiet) argv.push_back("--quiet");
+  for (const auto& url : a.turn) {
+    argv.push_back("--turn");
+    argv.push_back(url);
+  }
+  if (!a.turn_user.empty()) argv.insert(argv.end(), {"--turn-user", a.turn_user});
+  if (!a.turn_pass.empty()) argv.insert(argv.end(), {"--turn-pass", a.turn_pass});
+  if (a.relay_only) argv.push_back("--relay-only");
+  argv.insert(argv.end(), a.extra.begin(), a.extra.end());
   return argv;
 }
 

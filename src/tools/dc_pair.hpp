@@ -24,6 +24,13 @@ struct DcPeerArgs {
   std::uint64_t bytes = 0;
   std::size_t message_size = 64 * 1024;
   bool quiet = true;
+  /// TURN servers (`--turn`, RFC 7065 URLs) with one set of credentials, and `--relay-only`.
+  std::vector<std::string> turn = {};
+  std::string turn_user = {};
+  std::string turn_pass = {};
+  bool relay_only = false;
+  /// More arguments appended as they are (e.g. {"--log-level", "debug"}).
+  std::vector<std::string> extra = {};
 };
 /// The command line for `binary dc ... --bind 127.0.0.1`.
 std::vector<std::string> dc_command(const std::string& binary, const DcPeerArgs& args);
