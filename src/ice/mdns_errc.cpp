@@ -12,6 +12,7 @@ const char* describe(Errc e) noexcept {
   case Errc::NotLocal: return "not an mDNS name (must end in .local)";
   case Errc::TooManyQueries: return "too many outstanding mDNS queries";
   case Errc::TimedOut: return "mDNS query timed out";
+  case Errc::NoMulticast: return "no interface can send mDNS (multicast) queries";
   }
   return "unknown mDNS error";
 }
@@ -27,6 +28,7 @@ Condition classify(Errc e) noexcept {
   // The caller retries after an outstanding query completes, as with any back-pressure.
   case Errc::TooManyQueries: return Condition::Blocked;
   case Errc::TimedOut: return Condition::TimedOut;
+  case Errc::NoMulticast: return Condition::Unsupported; // this machine cannot do it
   }
   return Condition::ProtocolViolation;
 }

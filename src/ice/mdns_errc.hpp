@@ -16,6 +16,7 @@ enum class Errc {
   NotLocal,       // the caller's name is not under "local." (RFC 6762 §3), so not mDNS
   TooManyQueries, // the resolver's bound on outstanding queries is reached
   TimedOut,       // no answer before the query's deadline
+  NoMulticast,    // no mDNS socket could be opened on any interface (runtime::MdnsService)
 };
 
 const char* describe(Errc e) noexcept;

@@ -155,7 +155,7 @@ result<void> PeerConnection::add_remote_candidate(TimePoint now, std::string_vie
   if (s.closed) return error_code(Errc::InvalidState);
   if (!mid.empty() && mid != s.data_mid) return {}; // another (rejected) m= section
   if (candidate.empty()) {
-    s.agent.set_remote_gathering_complete(now);
+    s.remote_gathering_done(now);
     s.pump(now);
     return {};
   }
@@ -167,7 +167,7 @@ result<void> PeerConnection::add_remote_candidate(TimePoint now, std::string_vie
     s.early_candidates.push_back(std::move(*c));
     return {};
   }
-  s.agent.add_remote_candidate(now, *c);
+  s.add_remote(now, *c);
   s.pump(now);
   return {};
 }
@@ -316,10 +316,10 @@ result<void> PeerConnection::Impl::apply_remote(TimePoint now, DescriptionType t
   }
   agent.set_remote_credentials(now, *ufrag, *pwd);
   for (const auto& c : data->candidates)
-    agent.add_remote_candidate(now, c);
-  if (data->end_of_candidates) agent.set_remote_gathering_complete(now);
+    add_remote(now, c);
+  if (data->end_of_candidates) remote_gathering_done(now);
   for (const auto& c : early_candidates)
-    agent.add_remote_candidate(now, c);
+    add_remote(now, c);
   early_candidates.clear();
 
   if (type == DescriptionType::Offer) {

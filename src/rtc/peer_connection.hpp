@@ -140,8 +140,10 @@ using Event =
 struct PeerConnectionStats {
   std::uint64_t dropped_unknown_datagrams = 0; // neither STUN nor DTLS (RFC 7983)
   std::uint64_t dropped_unpermitted_source = 0;
-  std::uint64_t dropped_early_dtls = 0;  // DTLS before we knew our role, beyond the buffer
-  std::uint64_t dropped_unsent_dtls = 0; // DTLS output before a pair was selected, beyond buffer
+  std::uint64_t dropped_early_dtls = 0;    // DTLS before we knew our role, beyond the buffer
+  std::uint64_t dropped_unsent_dtls = 0;   // DTLS output before a pair was selected, beyond buffer
+  std::uint64_t mdns_names_unresolved = 0; // a .local name the resolver could not resolve
+  std::uint64_t dropped_mdns_candidates = 0; // .local candidates beyond the pending bounds
 };
 
 class PeerConnection {
@@ -192,6 +194,9 @@ public:
   void handle_turn_bytes(TimePoint now, ice::TurnLinkId link, ByteView data);
   /// The TURN link's TCP connection ended or failed to open (or UDP got ICMP unreachable).
   void handle_turn_closed(TimePoint now, ice::TurnLinkId link);
+  /// The outcome of a poll_mdns_query() name: its waiting candidates join ICE with `address`, or
+  /// are dropped (counted in stats) when it could not be resolved.
+  void handle_mdns_resolved(TimePoint now, std::string_view name, const result<IpAddress>& address);
 
   // --- outputs ---
   std::optional<ice::Transmit> poll_transmit();
@@ -200,6 +205,10 @@ public:
   /// Drain it along with poll_event() (before it, to report the cause ahead of a resulting
   /// ConnectionStateChanged{Failed}); the queue is bounded.
   std::optional<ice::CandidateError> poll_candidate_error();
+  /// A remote host candidate hides its address behind an mDNS name ("<uuid>.local", as browsers
+  /// emit them): resolve the name (RFC 6762; runtime::MdnsService) and report the outcome with
+  /// handle_mdns_resolved(). Each name is asked for once; its candidates wait meanwhile.
+  std::optional<std::string> poll_mdns_query();
   [[nodiscard]] std::optional<TimePoint> poll_timeout() const;
 
   // --- queries ---

@@ -43,6 +43,16 @@ struct PeerConnection::Impl {
   std::vector<ice::Candidate> early_candidates; // trickled before the remote description
   bool ice_restart_pending = false;
 
+  // --- remote mDNS host candidates (peer_connection_mdns.cpp) ---
+  struct PendingName {
+    std::string name;                       // lower-case "<uuid>.local"
+    std::vector<ice::Candidate> candidates; // waiting for its address
+  };
+  std::vector<PendingName> mdns_pending;          // bounded: kMaxPendingMdnsNames
+  std::deque<std::string> mdns_queries;           // for poll_mdns_query()
+  std::map<std::string, IpAddress> mdns_resolved; // bounded: kMaxPendingMdnsNames
+  bool remote_end_of_candidates_deferred = false; // until the pending names are answered
+
   // --- transport ---
   std::optional<dtls::Role> dtls_role;
   std::optional<dtls::Fingerprint> remote_fingerprint;
@@ -69,6 +79,13 @@ struct PeerConnection::Impl {
   /// Set by send(): the layers have work the next poll_* call pumps through (so that a burst of
   /// small sends leaves as one bundled SCTP packet).
   std::optional<TimePoint> pending_pump;
+
+  // peer_connection_mdns.cpp
+  /// Hands a remote candidate to the agent, or parks it until its mDNS name is resolved.
+  void add_remote(TimePoint now, const ice::Candidate& c);
+  /// The peer's end-of-candidates (RFC 8838 §4.4), held back while names are being resolved so
+  /// that ICE does not give up before the candidates behind them are checked.
+  void remote_gathering_done(TimePoint now);
 
   // peer_connection.cpp
   void set_signaling(SignalingState s);

@@ -3,8 +3,9 @@
 namespace posthorn::runtime {
 
 PeerDriver::PeerDriver(boost::asio::any_io_executor executor, std::shared_ptr<UdpMux> mux,
-                       rtc::Configuration config, Rng& rng)
-    : executor_(executor), mux_(std::move(mux)), pc_(std::move(config), rng), timer_(executor) {
+                       rtc::Configuration config, Rng& rng, std::shared_ptr<MdnsService> mdns)
+    : executor_(executor), mux_(std::move(mux)), pc_(std::move(config), rng), timer_(executor),
+      mdns_(std::move(mdns)) {
   for (const auto& local : mux_->local_addresses())
     pc_.add_local_socket(local);
   key_ = mux_->add_connection(
@@ -57,6 +58,8 @@ void PeerDriver::flush() {
       progress = true;
       if (handler_) handler_(*e);
     }
+    while (auto name = pc_.poll_mdns_query())
+      resolve_mdns(std::move(*name)); // answers arrive later, from the executor
   }
   mux_->set_ufrag(key_, pc_.local_ice_credentials().ufrag);
   flushing_ = false;
@@ -80,6 +83,16 @@ void PeerDriver::send_turn(const ice::Transmit& t) {
     turn_sockets_ = std::make_unique<TurnSockets>(executor_, std::move(h));
   }
   turn_sockets_->send(t);
+}
+
+void PeerDriver::resolve_mdns(std::string name) {
+  if (!mdns_) mdns_ = std::make_shared<MdnsService>(executor_);
+  std::weak_ptr<bool> alive = alive_;
+  mdns_->resolve(name, [this, alive, name](const result<IpAddress>& address) {
+    if (alive.expired()) return;
+    pc_.handle_mdns_resolved(Clock::now(), name, address);
+    flush();
+  });
 }
 
 void PeerDriver::arm_timer() {

@@ -8,12 +8,17 @@
 // handle_turn_bytes / handle_turn_closed. TURN servers that fail are reported to
 // on_candidate_error (W3C `icecandidateerror`).
 //
+// mDNS: a browser's ".local" host candidates are resolved through an MdnsService (shared by
+// every driver of an executor when the owner passes one; else one of its own, opened on demand),
+// and the answers are fed back with handle_mdns_resolved.
+//
 // Threading: everything runs on the executor's thread; callbacks are invoked from flush(), never
 // re-entrantly inside a PeerConnection call. Call `with()` to use the PeerConnection API: it
 // flushes afterwards so that whatever the call produced goes out.
 
 #include "core/rng.hpp"
 #include "rtc/peer_connection.hpp"
+#include "runtime/mdns_service.hpp"
 #include "runtime/turn_sockets.hpp"
 #include "runtime/udp_mux.hpp"
 
@@ -29,9 +34,10 @@ public:
   using EventHandler = std::function<void(rtc::Event&)>;
   using CandidateErrorHandler = std::function<void(const ice::CandidateError&)>;
 
-  /// `mux` is shared: many drivers may serve their connections from one set of sockets.
+  /// `mux` is shared: many drivers may serve their connections from one set of sockets; so may
+  /// `mdns` (null: the driver opens its own when a .local candidate first needs it).
   PeerDriver(boost::asio::any_io_executor executor, std::shared_ptr<UdpMux> mux,
-             rtc::Configuration config, Rng& rng);
+             rtc::Configuration config, Rng& rng, std::shared_ptr<MdnsService> mdns = nullptr);
   ~PeerDriver();
   PeerDriver(const PeerDriver&) = delete;
   PeerDriver& operator=(const PeerDriver&) = delete;
@@ -60,6 +66,7 @@ public:
 private:
   void arm_timer();
   void send_turn(const ice::Transmit& t);
+  void resolve_mdns(std::string name);
 
   boost::asio::any_io_executor executor_;
   std::shared_ptr<UdpMux> mux_;
@@ -70,6 +77,7 @@ private:
   EventHandler handler_;
   CandidateErrorHandler candidate_error_handler_;
   std::unique_ptr<TurnSockets> turn_sockets_; // created on the first TURN transmit
+  std::shared_ptr<MdnsService> mdns_;         // created on the first .local candidate if null
   bool flushing_ = false;
   std::vector<ice::Transmit> outgoing_; // reused across flushes
   std::vector<UdpMux::Outgoing> batch_;
