@@ -86,4 +86,25 @@ std::ostream& operator<<(std::ostream& os, const Redacted& r) {
   return os << r.text;
 }
 
+namespace detail {
+
+std::string log_format(std::vector<std::string>& parts) {
+  if (parts.empty()) return {};
+  std::string out;
+  std::size_t next = 1;
+  const std::string& format = parts[0];
+  std::size_t from = 0;
+  for (std::size_t at; next < parts.size() && (at = format.find("{}", from)) != std::string::npos;
+       from = at + 2) {
+    out.append(format, from, at - from);
+    out += parts[next++];
+  }
+  out.append(format, from);
+  for (; next < parts.size(); ++next)
+    out += parts[next];
+  return out;
+}
+
+} // namespace detail
+
 } // namespace posthorn

@@ -4,13 +4,15 @@
 // personal data: wrap them in redact() so they print as "<redacted:N>" unless the process opted in
 // with set_log_redaction(false) (the CLI's --log-unredacted, for debugging on one's own machine).
 //
-//   POSTHORN_LOG(Debug, "ice", "pair {} succeeded", redact(addr));  -- see log_format below
+//   POSTHORN_LOG(Debug, "ice", "pair {} succeeded", redact(addr));  // "{}" takes the next part
+//   POSTHORN_LOG(Debug, "ice", "pair succeeded: ", redact(addr));   // or parts are concatenated
 
 #include <cstdint>
 #include <functional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace posthorn {
 
@@ -39,10 +41,14 @@ Redacted redact(std::string_view text);
 std::ostream& operator<<(std::ostream& os, const Redacted& r);
 
 namespace detail {
+/// `parts[0]` with each "{}" replaced by the next part; parts left over are appended.
+std::string log_format(std::vector<std::string>& parts);
+
 template <class... Args> std::string log_concat(const Args&... args) {
-  std::ostringstream os;
-  (os << ... << args);
-  return os.str();
+  std::vector<std::string> parts;
+  parts.reserve(sizeof...(args));
+  ((parts.push_back((std::ostringstream() << args).str())), ...);
+  return log_format(parts);
 }
 } // namespace detail
 
