@@ -56,14 +56,7 @@ Room join_room(Runtime& runtime, RoomConfig config, std::string room_id) {
   auto rt = runtime.impl();
   if (auto existing = rt->find_room(config.app_id, room_id); existing && !existing->has_left())
     return Room(existing);
-  std::unique_ptr<strategy::Strategy> strategy;
-  if (config.strategy.name == "mqtt") {
-    strategy::MqttStrategyConfig mc;
-    mc.urls = config.strategy.relay_urls;
-    strategy = strategy::make_mqtt_strategy(rt->executor(), std::move(mc), rt->rng());
-  } else {
-    throw std::invalid_argument("posthorn: unknown strategy '" + config.strategy.name + "'");
-  }
+  auto strategy = rt->strategy_for(config.strategy);
   auto app_id = config.app_id;
   auto room = std::make_shared<RoomImpl>(rt, std::move(config), room_id, std::move(strategy));
   rt->register_room(app_id, room_id, room);

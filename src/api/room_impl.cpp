@@ -13,7 +13,7 @@
 namespace posthorn::detail {
 
 RoomImpl::RoomImpl(std::shared_ptr<RuntimeImpl> runtime, RoomConfig config, std::string room_id,
-                   std::unique_ptr<strategy::Strategy> strategy)
+                   std::shared_ptr<strategy::Strategy> strategy)
     : runtime_(std::move(runtime)), config_(std::move(config)), room_id_(std::move(room_id)),
       token_(signal::room_token(config_.app_id, room_id_)), strategy_(std::move(strategy)),
       coordinator_timer_(runtime_->executor()),
@@ -34,7 +34,7 @@ RoomImpl::RoomImpl(std::shared_ptr<RuntimeImpl> runtime, RoomConfig config, std:
 RoomImpl::~RoomImpl() {
   for (auto& [pc, link] : negotiating_)
     link->close();
-  if (strategy_) strategy_->close();
+  // strategy_ is a lease on the runtime's shared strategy (RuntimeImpl::strategy_for).
 }
 
 boost::asio::any_io_executor RoomImpl::executor() const {
@@ -169,7 +169,7 @@ void RoomImpl::execute(signal::Command& command) {
 }
 
 std::shared_ptr<PeerLink> RoomImpl::make_link(signal::PcId pc, const PeerId& peer) {
-  auto link = std::make_shared<PeerLink>(runtime_->executor(), runtime_->mux(),
+  auto link = std::make_shared<PeerLink>(runtime_->executor(), runtime_->connection_sockets(),
                                          runtime_->peer_config(), runtime_->rng(), peer);
   std::weak_ptr<RoomImpl> self = weak_from_this();
   // Link events can fire inside the link call that caused them (create_offer flushes the first
@@ -205,6 +205,7 @@ void RoomImpl::on_link_open(signal::PcId pc) {
   auto link = std::move(it->second);
   negotiating_.erase(it);
   if (link->is_closed()) return;
+  POSTHORN_LOG(Debug, "room", "connection to {} open", redact(link->remote()));
   coordinator_->handle_connected(Clock::now(), pc);
   drive_coordinator();
   session_->adopt_link(link, token_);
@@ -266,9 +267,8 @@ void RoomImpl::leave(std::function<void()> done) {
     for (auto& [pc, link] : self->negotiating_)
       link->close();
     self->negotiating_.clear();
-    self->subscriptions_.clear();
+    self->subscriptions_.clear(); // the shared strategy stays open for the runtime's other rooms
     if (self->session_) self->session_->remove_room(self->token_);
-    self->strategy_->close();
     self->runtime_->forget_room(self->config_.app_id, self->room_id_);
     if (done) done();
   });

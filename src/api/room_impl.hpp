@@ -51,7 +51,7 @@ public:
 class RoomImpl : public std::enable_shared_from_this<RoomImpl> {
 public:
   RoomImpl(std::shared_ptr<RuntimeImpl> runtime, RoomConfig config, std::string room_id,
-           std::unique_ptr<strategy::Strategy> strategy);
+           std::shared_ptr<strategy::Strategy> strategy);
   ~RoomImpl();
 
   void start();
@@ -168,7 +168,8 @@ private:
   std::string room_id_;
   std::string token_;
   std::shared_ptr<AppSession> session_;
-  std::unique_ptr<strategy::Strategy> strategy_;
+  /// Shared with the runtime's other rooms on the same relays (RuntimeImpl::strategy_for).
+  std::shared_ptr<strategy::Strategy> strategy_;
   std::unique_ptr<signal::Coordinator> coordinator_;
   std::map<std::string, strategy::Subscription> subscriptions_;
   boost::asio::steady_timer coordinator_timer_;

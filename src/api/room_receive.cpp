@@ -45,6 +45,7 @@ void RoomImpl::attach_peer(const PeerId& peer, const std::shared_ptr<PeerLink>& 
   hc.timeout = config_.handshake_timeout;
   hc.user_step = static_cast<bool>(admit);
   state.handshake = std::make_unique<room::Handshake>(std::move(hc), runtime_->rng(), Clock::now());
+  POSTHORN_LOG(Debug, "room", "handshake with {} started", redact(peer));
   drive_handshake(peer);
 }
 
@@ -116,6 +117,7 @@ void RoomImpl::activate(const PeerId& peer) {
   if (state.active) return;
   state.active = true;
   state.handshake_timer.reset();
+  POSTHORN_LOG(Debug, "room", "peer {} joined", redact(peer));
   {
     std::lock_guard lock(snapshot_mutex_);
     active_snapshot_.push_back(peer);

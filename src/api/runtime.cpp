@@ -1,11 +1,14 @@
 #include "api/app_session.hpp"
 #include "api/room_impl.hpp"
 #include "api/runtime_impl.hpp"
+#include "api/tuning.hpp"
 #include "dtls/certificate.hpp"
 #include "runtime/interfaces.hpp"
 #include "signal/trystero_ids.hpp"
+#include "strategy/mqtt_strategy.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <future>
 #include <stdexcept>
@@ -51,7 +54,13 @@ void RuntimeImpl::shutdown() {
   work_.reset();
   auto drop_everything = [this] {
     apps_.clear();
-    mux_.reset();
+    std::map<std::string, SharedStrategy> strategies;
+    {
+      std::lock_guard lock(strategies_mutex_);
+      strategies.swap(strategies_);
+    }
+    for (auto& [key, entry] : strategies)
+      entry.strategy->close();
   };
   if (thread_.joinable()) {
     boost::asio::post(io_, drop_everything);
@@ -63,9 +72,61 @@ void RuntimeImpl::shutdown() {
   }
 }
 
-const std::shared_ptr<runtime::UdpMux>& RuntimeImpl::mux() {
-  if (!mux_) mux_ = std::make_shared<runtime::UdpMux>(io_.get_executor(), bind_addresses_);
-  return mux_;
+std::shared_ptr<runtime::UdpMux> RuntimeImpl::connection_sockets() {
+  return std::make_shared<runtime::UdpMux>(io_.get_executor(), bind_addresses_);
+}
+
+std::shared_ptr<strategy::Strategy> RuntimeImpl::strategy_for(const StrategyConfig& config) {
+  std::string key = config.name;
+  for (const auto& url : config.relay_urls)
+    key += '\n' + url;
+  std::lock_guard lock(strategies_mutex_);
+  auto& entry = strategies_[key];
+  if (!entry.strategy) {
+    if (config.name != "mqtt") {
+      strategies_.erase(key);
+      throw std::invalid_argument("posthorn: unknown strategy '" + config.name + "'");
+    }
+    strategy::MqttStrategyConfig mc;
+    mc.urls = config.relay_urls;
+    entry.strategy = strategy::make_mqtt_strategy(io_.get_executor(), std::move(mc), rng_);
+  }
+  ++entry.users;
+  ++entry.generation;
+  // A lease: the strategy itself belongs to the runtime (see release_strategy).
+  return {entry.strategy.get(), [weak = weak_from_this(), key](strategy::Strategy*) {
+            if (auto self = weak.lock()) self->release_strategy(key);
+          }};
+}
+
+void RuntimeImpl::release_strategy(const std::string& key) {
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock(strategies_mutex_);
+    auto it = strategies_.find(key);
+    if (it == strategies_.end() || --it->second.users > 0) return;
+    generation = it->second.generation;
+  }
+  boost::asio::post(io_, [weak = weak_from_this(), key, generation] {
+    auto self = weak.lock();
+    if (!self) return;
+    auto timer = std::make_shared<boost::asio::steady_timer>(self->io_, tuning::kSignalingLinger);
+    timer->async_wait([weak, key, generation, timer](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      std::unique_ptr<strategy::Strategy> idle;
+      {
+        std::lock_guard lock(self->strategies_mutex_);
+        auto it = self->strategies_.find(key);
+        if (it == self->strategies_.end() || it->second.users > 0 ||
+            it->second.generation != generation)
+          return; // leased again meanwhile
+        idle = std::move(it->second.strategy);
+        self->strategies_.erase(it);
+      }
+      idle->close();
+    });
+  });
 }
 
 std::shared_ptr<AppSession> RuntimeImpl::app_session(const std::string& app_id) {

@@ -5,7 +5,9 @@
 #include "core/rng.hpp"
 #include "rtc/peer_connection.hpp"
 #include "runtime/udp_mux.hpp"
+#include "strategy/strategy.hpp"
 
+#include <posthorn/room.hpp>
 #include <posthorn/runtime.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -33,7 +35,17 @@ public:
   boost::asio::io_context& io() { return io_; }
   [[nodiscard]] const PeerId& self_id() const noexcept { return self_id_; }
   Rng& rng() { return rng_; }
-  [[nodiscard]] const std::shared_ptr<runtime::UdpMux>& mux();
+  /// Sockets for one new peer connection. Each connection gets its own, as in a browser: two
+  /// connections between the same two runtimes (two apps, or a reconnect while the old link
+  /// lingers) would otherwise share one 5-tuple, and datagrams routed by remote address would
+  /// reach the wrong connection.
+  [[nodiscard]] std::shared_ptr<runtime::UdpMux> connection_sockets();
+  /// The signaling strategy for `config`, shared by every room of this runtime on the same medium
+  /// and relays: one broker connection serves them all (a second room joins over an open
+  /// connection, and public brokers see one client, not one per room). The handle is a lease:
+  /// when the last room lets go, the connections linger for tuning::kSignalingLinger, then close.
+  /// Throws std::invalid_argument for an unknown strategy name. Any thread.
+  [[nodiscard]] std::shared_ptr<strategy::Strategy> strategy_for(const StrategyConfig& config);
   /// A fresh configuration for one peer connection.
   [[nodiscard]] rtc::Configuration peer_config() const { return base_config_; }
 
@@ -54,8 +66,15 @@ private:
   PeerId self_id_;
   rtc::Configuration base_config_;
   std::vector<IpAddress> bind_addresses_;
-  std::shared_ptr<runtime::UdpMux> mux_;
   std::map<std::string, std::shared_ptr<AppSession>> apps_;
+  struct SharedStrategy {
+    std::unique_ptr<strategy::Strategy> strategy;
+    std::size_t users = 0;
+    std::uint64_t generation = 0; // bumped by every lease, so a stale linger expiry does nothing
+  };
+  void release_strategy(const std::string& key);
+  std::mutex strategies_mutex_;
+  std::map<std::string, SharedStrategy> strategies_;
   std::mutex rooms_mutex_;
   std::map<std::pair<std::string, std::string>, std::weak_ptr<RoomImpl>> rooms_;
 };

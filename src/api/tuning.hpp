@@ -18,6 +18,12 @@ inline constexpr std::size_t kLinkLowWaterBytes = kLinkHighWaterBytes / 2;
 /// both sides agree on membership.
 inline constexpr std::chrono::milliseconds kDisconnectedGrace{5000};
 
+/// Signaling connections (a broker, relays) stay open this long after their last room left, so
+/// that the next join does not wait for a new connection (a WebSocket upgrade to a local mosquitto
+/// alone takes ~100 ms). Trystero keeps them open for the life of the page; a minute bounds what an
+/// idle process holds.
+inline constexpr std::chrono::milliseconds kSignalingLinger{60'000};
+
 /// spec §7.2: a link with no room attached is kept this long (a room may attach again), as JS.
 inline constexpr std::chrono::milliseconds kIdleLinkLinger{123'333};
 
