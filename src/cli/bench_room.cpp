@@ -11,6 +11,7 @@
 // Prints a table and a final JSON line.
 #include "cli/bench_room_peers.hpp"
 #include "cli/commands.hpp"
+#include "core/log.hpp"
 #include "tools/mosquitto_broker.hpp"
 
 #include <CLI/CLI.hpp>
@@ -170,11 +171,14 @@ int run_bench_room(int argc, char** argv) {
   app.add_option("--relay", o.relay, "use this ws:// MQTT broker instead of starting mosquitto");
   app.add_option("--script", o.script, "path of bench/js/trystero-room-bench.mjs");
   app.add_flag("--json", o.json_only, "print only the final JSON line");
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "posthorn's own log on stderr: trace|debug|info|warn");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  set_log_level(parse_log_level(log_level));
   const bool with_trystero = std::find(o.vs.begin(), o.vs.end(), "trystero") != o.vs.end();
   for (const auto& v : o.vs) {
     if (v != "trystero") {

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include <condition_variable>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -54,6 +55,10 @@ public:
       std::lock_guard lock(mutex_);
       if (state->joined_at == 0) state->joined_at = epoch_ms();
       changed_.notify_all();
+    });
+    state->room.on_join_error([room_id](const JoinError& e) {
+      std::fprintf(stderr, "posthorn bench peer: room %s: %s\n", room_id.c_str(),
+                   e.message.c_str());
     });
     std::lock_guard lock(mutex_);
     rooms_[room_id] = state;
@@ -140,6 +145,7 @@ private:
     Action action;
     std::vector<std::uint8_t> payload;
     std::uint64_t remaining = 0;
+    std::uint64_t errors = 0;
     int in_flight = 0;
   };
 
@@ -149,8 +155,11 @@ private:
       --f->remaining;
       ++f->in_flight;
       f->action.async_send(Payload::binary(std::span<const std::uint8_t>(f->payload)), {},
-                           [f](error_code) {
+                           [f](error_code ec) {
                              --f->in_flight;
+                             if (ec && f->errors++ == 0)
+                               std::fprintf(stderr, "posthorn bench peer: a send failed: %s\n",
+                                            ec.message().c_str());
                              pump(f);
                            });
     }
