@@ -109,9 +109,10 @@ public:
     auto state = find(room_id);
     auto flood = std::make_shared<Flood>(action_for(*state, action_name));
     flood->remaining = count;
-    flood->payload.resize(size);
+    std::vector<std::uint8_t> bytes(size);
     for (std::size_t i = 0; i < size; ++i)
-      flood->payload[i] = static_cast<std::uint8_t>(i % 251);
+      bytes[i] = static_cast<std::uint8_t>(i % 251);
+    flood->payload = Payload::binary(std::move(bytes)); // made before the clock starts
     const double t = epoch_ms();
     boost::asio::post(runtime_.get_executor(), [flood] { pump(flood); });
     return t;
@@ -143,7 +144,7 @@ private:
   struct Flood {
     explicit Flood(Action a) : action(std::move(a)) {}
     Action action;
-    std::vector<std::uint8_t> payload;
+    Payload payload;
     std::uint64_t remaining = 0;
     std::uint64_t errors = 0;
     int in_flight = 0;
@@ -154,7 +155,8 @@ private:
     while (f->remaining > 0 && f->in_flight < kFloodWindow) {
       --f->remaining;
       ++f->in_flight;
-      f->action.async_send(Payload::binary(std::span<const std::uint8_t>(f->payload)), {},
+      // The last send takes the payload itself: a single bulk message is never copied.
+      f->action.async_send(f->remaining == 0 ? std::move(f->payload) : f->payload, {},
                            [f](error_code ec) {
                              --f->in_flight;
                              if (ec && f->errors++ == 0)

@@ -107,6 +107,7 @@ void Reassembler::accept(Context& cx, ByteView payload) {
     m.metadata = std::string(text.begin(), text.end());
   } else if (m.mode == Mode::Buffer) {
     if (!reserve(cx, payload.size())) return;
+    grow_for(m, payload.size());
     m.data.insert(m.data.end(), payload.begin(), payload.end());
   }
   m.has_content = true;
@@ -124,6 +125,20 @@ void Reassembler::accept(Context& cx, ByteView payload) {
     events_.push_back(std::move(piece));
   }
   if (h.last) finish(cx);
+}
+
+// Large messages arrive as thousands of 16 KiB chunks with no total size in their headers (§8.1).
+// Doubling the buffer copies every byte once more on average and touches twice the final size in
+// fresh pages (measured: a third of the receiving thread's time on a 64 MiB message, mostly page
+// faults). Growing 4× copies a third as much; the capacity never exceeds what the limits let the
+// message reach, and pages reserved but never written are not resident.
+void Reassembler::grow_for(Message& m, std::size_t bytes) const {
+  const std::size_t needed = m.data.size() + bytes;
+  if (needed <= m.data.capacity()) return;
+  constexpr std::size_t kSmall = 64 * 1024; // below this the allocator's own growth is fine
+  if (needed < kSmall) return;
+  const std::size_t cap = std::min(limits_.max_message_bytes, limits_.max_buffered_bytes_per_peer);
+  m.data.reserve(std::max(needed, std::min(cap, m.data.capacity() * 4)));
 }
 
 bool Reassembler::reserve(Context& cx, std::size_t bytes) {

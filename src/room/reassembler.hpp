@@ -146,6 +146,8 @@ private:
 
   void accept(Context& cx, ByteView payload);
   bool reserve(Context& cx, std::size_t bytes);
+  /// Makes room in m.data for `bytes` more (growth policy, see the .cpp).
+  void grow_for(Message& m, std::size_t bytes) const;
   void finish(Context& cx);
   void drop(const std::string& peer, PeerState& ps, Messages::iterator it, std::string reason,
             bool erase);
