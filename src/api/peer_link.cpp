@@ -10,10 +10,11 @@
 namespace posthorn::detail {
 
 PeerLink::PeerLink(boost::asio::any_io_executor executor, std::shared_ptr<runtime::UdpMux> mux,
-                   rtc::Configuration config, Rng& rng, PeerId remote)
+                   std::shared_ptr<runtime::MdnsService> mdns, rtc::Configuration config, Rng& rng,
+                   PeerId remote)
     : executor_(executor), remote_(std::move(remote)),
-      driver_(
-          std::make_unique<runtime::PeerDriver>(executor, std::move(mux), std::move(config), rng)),
+      driver_(std::make_unique<runtime::PeerDriver>(executor, std::move(mux), std::move(config),
+                                                    rng, std::move(mdns))),
       disconnect_timer_(executor) {
   // The owner may drop this link from inside a callback while the driver is still flushing:
   // the flag stops the driver from delivering further events to a destroyed link.

@@ -41,7 +41,8 @@ struct LinkCallbacks {
 class PeerLink : public std::enable_shared_from_this<PeerLink> {
 public:
   PeerLink(boost::asio::any_io_executor executor, std::shared_ptr<runtime::UdpMux> mux,
-           rtc::Configuration config, Rng& rng, PeerId remote);
+           std::shared_ptr<runtime::MdnsService> mdns, rtc::Configuration config, Rng& rng,
+           PeerId remote);
   ~PeerLink();
 
   void set_callbacks(LinkCallbacks callbacks) { callbacks_ = std::move(callbacks); }

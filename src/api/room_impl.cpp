@@ -169,8 +169,9 @@ void RoomImpl::execute(signal::Command& command) {
 }
 
 std::shared_ptr<PeerLink> RoomImpl::make_link(signal::PcId pc, const PeerId& peer) {
-  auto link = std::make_shared<PeerLink>(runtime_->executor(), runtime_->connection_sockets(),
-                                         runtime_->peer_config(), runtime_->rng(), peer);
+  auto link =
+      std::make_shared<PeerLink>(runtime_->executor(), runtime_->connection_sockets(),
+                                 runtime_->mdns(), runtime_->peer_config(), runtime_->rng(), peer);
   std::weak_ptr<RoomImpl> self = weak_from_this();
   // Link events can fire inside the link call that caused them (create_offer flushes the first
   // candidates): post them, so the coordinator sees the description first.

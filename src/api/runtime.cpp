@@ -54,6 +54,7 @@ void RuntimeImpl::shutdown() {
   work_.reset();
   auto drop_everything = [this] {
     apps_.clear();
+    mdns_.reset();
     std::map<std::string, SharedStrategy> strategies;
     {
       std::lock_guard lock(strategies_mutex_);
@@ -70,6 +71,11 @@ void RuntimeImpl::shutdown() {
     drop_everything();
     io_.stop();
   }
+}
+
+const std::shared_ptr<runtime::MdnsService>& RuntimeImpl::mdns() {
+  if (!mdns_) mdns_ = std::make_shared<runtime::MdnsService>(io_.get_executor());
+  return mdns_;
 }
 
 std::shared_ptr<runtime::UdpMux> RuntimeImpl::connection_sockets() {

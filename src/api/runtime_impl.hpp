@@ -4,6 +4,7 @@
 
 #include "core/rng.hpp"
 #include "rtc/peer_connection.hpp"
+#include "runtime/mdns_service.hpp"
 #include "runtime/udp_mux.hpp"
 #include "strategy/strategy.hpp"
 
@@ -46,6 +47,9 @@ public:
   /// when the last room lets go, the connections linger for tuning::kSignalingLinger, then close.
   /// Throws std::invalid_argument for an unknown strategy name. Any thread.
   [[nodiscard]] std::shared_ptr<strategy::Strategy> strategy_for(const StrategyConfig& config);
+  /// Resolves browsers' ".local" candidates for every connection of the runtime (one set of
+  /// multicast sockets, opened on first use). Loop thread only.
+  [[nodiscard]] const std::shared_ptr<runtime::MdnsService>& mdns();
   /// A fresh configuration for one peer connection.
   [[nodiscard]] rtc::Configuration peer_config() const { return base_config_; }
 
@@ -73,6 +77,7 @@ private:
     std::uint64_t generation = 0; // bumped by every lease, so a stale linger expiry does nothing
   };
   void release_strategy(const std::string& key);
+  std::shared_ptr<runtime::MdnsService> mdns_;
   std::mutex strategies_mutex_;
   std::map<std::string, SharedStrategy> strategies_;
   std::mutex rooms_mutex_;
