@@ -33,15 +33,18 @@ struct ImplPair {
 };
 
 // Flip to true once `posthorn peer` implements the contract: every pair with posthorn joins the
-// matrix (posthorn against each Trystero runtime, in both join orders, and against itself).
+// matrix (posthorn against each Trystero runtime — Node and Chromium with its default mDNS host
+// candidates — in both join orders, and against itself).
 constexpr bool kPosthornInMatrix = true;
 
 std::vector<ImplPair> interop_pairs() {
   using enum PeerImpl;
   std::vector<ImplPair> pairs = {{TrysteroNode, TrysteroNode}, {TrysteroNode, TrysteroChromium}};
   if (kPosthornInMatrix) {
-    // Posthorn against Trystero in Chromium is not in the matrix yet (issue #4 stays open for it).
-    pairs.insert(pairs.end(), {{Posthorn, TrysteroNode}, {TrysteroNode, Posthorn}});
+    pairs.insert(pairs.end(), {{Posthorn, TrysteroNode},
+                               {TrysteroNode, Posthorn},
+                               {Posthorn, TrysteroChromium},
+                               {TrysteroChromium, Posthorn}});
   }
   return pairs;
 }
