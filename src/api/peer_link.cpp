@@ -43,7 +43,7 @@ result<std::string> PeerLink::create_offer() {
     auto offer = pc.create_offer();
     if (!offer) return offer.error();
     if (auto r = pc.set_local_description(now, *offer); !r) return r.error();
-    return offer->sdp;
+    return description_with_candidates(pc);
   });
 }
 
@@ -54,8 +54,26 @@ result<std::string> PeerLink::accept_offer(std::string_view offer_sdp) {
     auto answer = pc.create_answer();
     if (!answer) return answer.error();
     if (auto r = pc.set_local_description(now, *answer); !r) return r.error();
-    return answer->sdp;
+    return description_with_candidates(pc);
   });
+}
+
+// The host candidates exist as soon as the local description is set: they go inside it, and only
+// what is gathered later (server-reflexive, relayed) is trickled. Trickling them separately races
+// the peer's own negotiation: Trystero in Node answers an offer by setRemoteDescription, adding
+// the candidates that arrived meanwhile, then setLocalDescription — and libdatachannel refuses a
+// candidate added in between, which makes Trystero drop its answer (measured: with Nagle off on
+// the signaling socket our candidates arrived in that window every time). Browsers do the same
+// when gathering is quick, and JSEP §5.2 allows either.
+std::string PeerLink::description_with_candidates(const rtc::PeerConnection& pc) {
+  auto local = pc.local_description();
+  if (!local) return {};
+  for (std::size_t at = local->sdp.find("a=candidate:"); at != std::string::npos;
+       at = local->sdp.find("a=candidate:", at + 1)) {
+    const auto end = local->sdp.find_first_of("\r\n", at);
+    in_description_.insert(local->sdp.substr(at + 2, end - at - 2));
+  }
+  return local->sdp;
 }
 
 result<void> PeerLink::apply_answer(std::string_view answer_sdp) {
@@ -200,6 +218,7 @@ void PeerLink::on_event(rtc::Event& event) {
                    init.sdp_mid = e.mid.empty() ? std::string("0") : e.mid;
                    init.sdp_mline_index = 0;
                    if (e.candidate.empty()) return; // end-of-candidates: JS never sends it on MQTT
+                   if (in_description_.count(e.candidate)) return; // already in the SDP
                    callbacks_.on_local_candidate(init);
                  },
                  [&](rtc::event::DataChannelOpen& e) {

@@ -24,6 +24,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace posthorn::detail {
@@ -85,7 +86,11 @@ private:
   PeerId remote_;
   std::unique_ptr<runtime::PeerDriver> driver_;
   LinkCallbacks callbacks_;
+  std::string description_with_candidates(const rtc::PeerConnection& pc);
+
   std::optional<rtc::ChannelId> channel_;
+  /// Candidates sent inside our offer/answer, not trickled again.
+  std::set<std::string> in_description_;
   bool open_ = false;
   bool closed_ = false;
   bool pumping_ = false;
