@@ -1,16 +1,23 @@
 #include "runtime/udp_mux.hpp"
 
 #include "core/log.hpp"
+#include "core/time.hpp"
 #include "ice/stun_message.hpp"
 
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <random>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace posthorn::runtime {
@@ -107,6 +114,28 @@ struct UdpMux::Impl {
     udp::socket socket;
     SocketAddress local;
   };
+  /// A datagram the impairment test hook holds back until `due`.
+  struct Delayed {
+    TimePoint due;
+    std::uint64_t seq; // ties keep send order
+    SocketAddress local;
+    SocketAddress remote;
+    Bytes data;
+  };
+  /// Min-heap order on (due, seq) for std::push_heap/pop_heap.
+  static bool later(const Delayed& a, const Delayed& b) {
+    return a.due != b.due ? a.due > b.due : a.seq > b.seq;
+  }
+  /// The POSTHORN_TEST_IMPAIR stage (udp_mux.hpp); absent unless the variable is set.
+  struct Impairer {
+    Impairer(UdpImpairment c, const asio::any_io_executor& ex) : config(c), timer(ex) {}
+    UdpImpairment config;
+    asio::steady_timer timer;
+    std::vector<Delayed> heap;
+    std::size_t bytes = 0;
+    std::uint64_t next_seq = 0;
+    std::minstd_rand rng{std::random_device{}()};
+  };
   struct Connection {
     std::string ufrag;
     Receiver receiver;
@@ -123,7 +152,107 @@ struct UdpMux::Impl {
   std::vector<ConnectionKey> touched;
   ConnectionKey next_key = 1;
   UdpMuxStats stats;
+  std::unique_ptr<Impairer> impairer;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+
+  /// Sends now, one sendmmsg per run of datagrams from the same local socket.
+  void transmit(std::span<const Outgoing> datagrams) {
+    std::array<sockaddr_storage, kBatch> names;
+    std::array<iovec, kBatch> iov;
+    std::array<mmsghdr, kBatch> headers;
+    std::size_t i = 0;
+    while (i < datagrams.size()) {
+      Socket* socket = socket_for(*datagrams[i].local);
+      if (!socket) {
+        ++stats.send_errors;
+        ++i;
+        continue;
+      }
+      std::size_t count = 0;
+      while (i + count < datagrams.size() && count < kBatch &&
+             *datagrams[i + count].local == socket->local) {
+        const auto& d = datagrams[i + count];
+        headers[count] = {};
+        headers[count].msg_hdr.msg_name = &names[count];
+        headers[count].msg_hdr.msg_namelen = to_sockaddr(*d.remote, names[count]);
+        iov[count] = {const_cast<std::uint8_t*>(d.data.data()), d.data.size()};
+        headers[count].msg_hdr.msg_iov = &iov[count];
+        headers[count].msg_hdr.msg_iovlen = 1;
+        ++count;
+      }
+      std::size_t sent = 0;
+      while (sent < count) {
+        const int n = ::sendmmsg(socket->socket.native_handle(), headers.data() + sent,
+                                 static_cast<unsigned>(count - sent), MSG_DONTWAIT);
+        if (n <= 0) {
+          // A full kernel buffer or an ICMP error: drop the rest of this run (SCTP and ICE
+          // retransmit), and count it.
+          stats.send_errors += count - sent;
+          POSTHORN_LOG(Debug, "udp", "sendmmsg failed: ", std::strerror(errno));
+          break;
+        }
+        for (int k = 0; k < n; ++k)
+          stats.bytes_out += iov[sent + static_cast<std::size_t>(k)].iov_len;
+        stats.datagrams_out += static_cast<std::uint64_t>(n);
+        sent += static_cast<std::size_t>(n);
+      }
+      i += count;
+    }
+  }
+
+  /// Test hook: queues copies of `datagrams` to leave after the configured delay.
+  void hold_back(std::span<const Outgoing> datagrams) {
+    auto& im = *impairer;
+    const auto now = Clock::now();
+    const bool was_empty = im.heap.empty();
+    const TimePoint earliest = was_empty ? TimePoint::max() : im.heap.front().due;
+    for (const auto& d : datagrams) {
+      if (im.bytes + d.data.size() > im.config.queue_bytes) {
+        ++stats.impair_dropped; // a full router queue: tail drop
+        continue;
+      }
+      auto delay = im.config.delay;
+      if (im.config.jitter.count() > 0)
+        delay += std::chrono::microseconds(
+            std::uniform_int_distribution<std::int64_t>(0, im.config.jitter.count())(im.rng));
+      im.heap.push_back(
+          {now + delay, im.next_seq++, *d.local, *d.remote, Bytes(d.data.begin(), d.data.end())});
+      std::push_heap(im.heap.begin(), im.heap.end(), later);
+      im.bytes += d.data.size();
+      ++stats.impair_delayed;
+    }
+    if (!im.heap.empty() && im.heap.front().due < earliest) arm_impairer();
+  }
+
+  void arm_impairer() {
+    auto& im = *impairer;
+    im.timer.expires_at(im.heap.front().due);
+    std::weak_ptr<bool> weak = alive;
+    im.timer.async_wait([this, weak](boost::system::error_code ec) {
+      if (ec || weak.expired()) return;
+      release_due();
+    });
+  }
+
+  /// Sends every held datagram whose time has come, in due order, then re-arms.
+  void release_due() {
+    auto& im = *impairer;
+    const auto now = Clock::now();
+    std::vector<Delayed> due;
+    while (!im.heap.empty() && im.heap.front().due <= now) {
+      std::pop_heap(im.heap.begin(), im.heap.end(), later);
+      due.push_back(std::move(im.heap.back()));
+      im.heap.pop_back();
+    }
+    std::vector<Outgoing> out;
+    out.reserve(due.size());
+    for (const auto& d : due) {
+      im.bytes -= d.data.size();
+      out.push_back({&d.local, &d.remote, d.data});
+    }
+    transmit(out);
+    if (!im.heap.empty()) arm_impairer();
+  }
 
   void arm(Socket& s) {
     std::weak_ptr<bool> weak = alive;
@@ -230,6 +359,12 @@ struct UdpMux::Impl {
 UdpMux::UdpMux(asio::any_io_executor executor, const std::vector<IpAddress>& bind_addresses,
                std::uint16_t port)
     : impl_(std::make_unique<Impl>(std::move(executor))) {
+  if (auto impairment = UdpImpairment::from_environment()) {
+    POSTHORN_LOG(Warn, "udp", "POSTHORN_TEST_IMPAIR is set: outgoing datagrams are delayed by ",
+                 impairment->delay.count(), " us + up to ", impairment->jitter.count(),
+                 " us (a test hook)");
+    impl_->impairer = std::make_unique<Impl::Impairer>(*impairment, impl_->executor);
+  }
   for (const auto& ip : bind_addresses) {
     auto s = std::make_unique<Impl::Socket>(Impl::Socket{udp::socket(impl_->executor), {}});
     const auto endpoint = to_endpoint(SocketAddress(ip, port));
@@ -248,6 +383,7 @@ UdpMux::UdpMux(asio::any_io_executor executor, const std::vector<IpAddress>& bin
 
 UdpMux::~UdpMux() {
   *impl_->alive = false;
+  if (impl_->impairer) impl_->impairer->timer.cancel();
   for (auto& s : impl_->sockets) {
     boost::system::error_code ignored;
     s->socket.close(ignored);
@@ -285,53 +421,52 @@ void UdpMux::send(ConnectionKey key, const SocketAddress& local, const SocketAdd
 }
 
 void UdpMux::send_many(ConnectionKey key, std::span<const Outgoing> datagrams) {
-  std::array<sockaddr_storage, kBatch> names;
-  std::array<iovec, kBatch> iov;
-  std::array<mmsghdr, kBatch> headers;
-  std::size_t i = 0;
-  while (i < datagrams.size()) {
-    // One sendmmsg per run of datagrams that leave from the same local socket.
-    Impl::Socket* socket = impl_->socket_for(*datagrams[i].local);
-    if (!socket) {
-      ++impl_->stats.send_errors;
-      ++i;
-      continue;
-    }
-    std::size_t count = 0;
-    while (i + count < datagrams.size() && count < kBatch &&
-           *datagrams[i + count].local == socket->local) {
-      const auto& d = datagrams[i + count];
-      impl_->routes[*d.remote] = key;
-      headers[count] = {};
-      headers[count].msg_hdr.msg_name = &names[count];
-      headers[count].msg_hdr.msg_namelen = to_sockaddr(*d.remote, names[count]);
-      iov[count] = {const_cast<std::uint8_t*>(d.data.data()), d.data.size()};
-      headers[count].msg_hdr.msg_iov = &iov[count];
-      headers[count].msg_hdr.msg_iovlen = 1;
-      ++count;
-    }
-    std::size_t sent = 0;
-    while (sent < count) {
-      const int n = ::sendmmsg(socket->socket.native_handle(), headers.data() + sent,
-                               static_cast<unsigned>(count - sent), MSG_DONTWAIT);
-      if (n <= 0) {
-        // A full kernel buffer or an ICMP error: drop the rest of this run (SCTP and ICE
-        // retransmit), and count it.
-        impl_->stats.send_errors += count - sent;
-        POSTHORN_LOG(Debug, "udp", "sendmmsg failed: ", std::strerror(errno));
-        break;
-      }
-      for (int k = 0; k < n; ++k)
-        impl_->stats.bytes_out += iov[sent + static_cast<std::size_t>(k)].iov_len;
-      impl_->stats.datagrams_out += static_cast<std::uint64_t>(n);
-      sent += static_cast<std::size_t>(n);
-    }
-    i += count;
+  for (const auto& d : datagrams)
+    impl_->routes[*d.remote] = key;
+  if (impl_->impairer) {
+    impl_->hold_back(datagrams);
+    return;
   }
+  impl_->transmit(datagrams);
 }
 
 const UdpMuxStats& UdpMux::stats() const noexcept {
   return impl_->stats;
+}
+
+UdpImpairment UdpImpairment::parse(std::string_view spec) {
+  UdpImpairment out;
+  while (!spec.empty()) {
+    const auto comma = spec.find(',');
+    const auto part = spec.substr(0, comma);
+    spec = comma == std::string_view::npos ? std::string_view() : spec.substr(comma + 1);
+    if (part.empty()) continue;
+    const auto eq = part.find('=');
+    const auto key = part.substr(0, eq);
+    const auto text = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value > 3'600'000)
+      throw std::invalid_argument("POSTHORN_TEST_IMPAIR: '" + std::string(part) +
+                                  "' is not key=<integer up to 3600000>");
+    if (key == "delay_ms") {
+      out.delay = std::chrono::milliseconds(value);
+    } else if (key == "jitter_ms") {
+      out.jitter = std::chrono::milliseconds(value);
+    } else if (key == "queue_kib") {
+      out.queue_bytes = static_cast<std::size_t>(value) * 1024;
+    } else {
+      throw std::invalid_argument("POSTHORN_TEST_IMPAIR: unknown key '" + std::string(key) +
+                                  "' (known: delay_ms, jitter_ms, queue_kib)");
+    }
+  }
+  return out;
+}
+
+std::optional<UdpImpairment> UdpImpairment::from_environment() {
+  const char* spec = std::getenv("POSTHORN_TEST_IMPAIR");
+  if (!spec || !*spec) return std::nullopt;
+  return parse(spec);
 }
 
 } // namespace posthorn::runtime

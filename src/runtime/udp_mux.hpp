@@ -6,17 +6,27 @@
 // thousands of connections from one port (libjuice calls this ICE mux).
 //
 // Threading: all methods and callbacks run on the executor's thread (one io_context thread).
+//
+// Test hook: when the environment variable POSTHORN_TEST_IMPAIR is set (e.g.
+// "delay_ms=50,jitter_ms=5"), every datagram sent through the mux is held back in a bounded queue
+// and leaves after the delay (plus a uniform random extra of up to jitter, which reorders). The
+// namespace NAT tests use it because the test kernels have no netem qdisc (docs/testing.md,
+// "Impairment hook"). It is read once per mux; unset costs one null check per send. It is not a
+// feature: never set it outside tests.
 
 #include "core/bytes.hpp"
 #include "core/socket_address.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace posthorn::runtime {
@@ -27,7 +37,21 @@ struct UdpMuxStats {
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
   std::uint64_t dropped_unroutable = 0;
-  std::uint64_t send_errors = 0; // including EWOULDBLOCK when the kernel buffer is full
+  std::uint64_t send_errors = 0;    // including EWOULDBLOCK when the kernel buffer is full
+  std::uint64_t impair_delayed = 0; // test hook only: datagrams held back by POSTHORN_TEST_IMPAIR
+  std::uint64_t impair_dropped = 0; // test hook only: dropped because its queue was full
+};
+
+/// The parsed POSTHORN_TEST_IMPAIR value (see above). Test hook, not a feature.
+struct UdpImpairment {
+  std::chrono::microseconds delay{0};
+  std::chrono::microseconds jitter{0}; // uniform extra delay in [0, jitter]; reorders datagrams
+  std::size_t queue_bytes = 32 << 20;  // bytes held at most; beyond, datagrams are dropped
+  /// Parses "delay_ms=50,jitter_ms=5,queue_kib=32768" (keys optional, any order). Throws
+  /// std::invalid_argument naming the bad part: a test must not silently run unimpaired.
+  static UdpImpairment parse(std::string_view spec);
+  /// From POSTHORN_TEST_IMPAIR, or nullopt when it is unset or empty.
+  static std::optional<UdpImpairment> from_environment();
 };
 
 class UdpMux {

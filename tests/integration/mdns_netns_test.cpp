@@ -6,6 +6,8 @@
 // Both ends run in this process on one io_context: a socket belongs to the namespace that was
 // current when it was created, so the test enters namespace A to create the responder's sockets
 // and namespace B to create the MdnsSocket, then returns to its own.
+#include "netns.hpp"
+
 #include "ice/mdns_errc.hpp"
 #include "ice/mdns_message.hpp"
 #include "runtime/mdns_socket.hpp"
@@ -15,16 +17,13 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <stdexcept>
 
@@ -42,30 +41,8 @@ const IpAddress kAddrA = *IpAddress::parse("10.77.0.1");
 const IpAddress kAddrB = *IpAddress::parse("10.77.0.2");
 const IpAddress kAddrA6 = *IpAddress::parse("fd77::1");
 
-bool sh(const std::string& cmd) {
-  return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
-}
-
-/// Makes the calling thread's network namespace `name` until destroyed.
-class EnterNetns {
-public:
-  explicit EnterNetns(const std::string& name) {
-    self_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    const int fd = ::open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-    const bool ok = self_ >= 0 && fd >= 0 && ::setns(fd, CLONE_NEWNET) == 0;
-    if (fd >= 0) ::close(fd);
-    if (!ok) throw std::runtime_error("cannot enter network namespace " + name);
-  }
-  ~EnterNetns() {
-    if (::setns(self_, CLONE_NEWNET) != 0) std::abort(); // the rest of the test run would lie
-    ::close(self_);
-  }
-  EnterNetns(const EnterNetns&) = delete;
-  EnterNetns& operator=(const EnterNetns&) = delete;
-
-private:
-  int self_ = -1;
-};
+using test::EnterNetns;
+using test::sh;
 
 /// Answers A/AAAA queries for its names: by multicast to the group (as Chromium does) or, for
 /// queries from a port other than 5353, by legacy unicast to the sender (RFC 6762 §6.7).
@@ -226,15 +203,7 @@ protected:
   static void TearDownTestSuite() { teardown(); }
   /// Namespaces of an earlier run of this test that crashed before its teardown (their names
   /// end in the pid of a process that no longer exists).
-  static void remove_stale_namespaces() {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator("/run/netns", ec)) {
-      const auto name = entry.path().filename().string();
-      if (!name.starts_with("phmdns-")) continue;
-      const auto pid = name.substr(name.rfind('-') + 1);
-      if (!std::filesystem::exists("/proc/" + pid)) sh("ip netns del " + name);
-    }
-  }
+  static void remove_stale_namespaces() { test::remove_stale_namespaces("phmdns"); }
   static void teardown() {
     if (!created_) return;
     sh("ip netns del " + kNsA);

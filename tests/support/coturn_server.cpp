@@ -1,5 +1,7 @@
 #include "coturn_server.hpp"
 
+#include "netns.hpp"
+
 #include "ice/stun_message.hpp"
 
 #include <arpa/inet.h>
@@ -17,6 +19,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -29,29 +32,29 @@ namespace {
 
 using namespace std::chrono_literals;
 
-sockaddr_in loopback(std::uint16_t port) {
+sockaddr_in ipv4(in_addr_t ip, std::uint16_t port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_addr.s_addr = ip;
   return a;
 }
 
-/// Whether `port` can be bound on 127.0.0.1 for `type` (SOCK_DGRAM / SOCK_STREAM) right now.
-bool port_free(int type, std::uint16_t port) {
+/// Whether `port` can be bound on `ip` for `type` (SOCK_DGRAM / SOCK_STREAM) right now.
+bool port_free(int type, in_addr_t ip, std::uint16_t port) {
   const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  auto a = loopback(port);
+  auto a = ipv4(ip, port);
   const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
   return ok;
 }
 
 /// A port the kernel hands out for UDP that is also free for TCP.
-std::uint16_t pick_listening_port() {
+std::uint16_t pick_listening_port(in_addr_t ip) {
   for (int attempt = 0; attempt < 50; ++attempt) {
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    auto a = loopback(0);
+    auto a = ipv4(ip, 0);
     socklen_t len = sizeof a;
     if (fd < 0) break;
     if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
@@ -61,21 +64,21 @@ std::uint16_t pick_listening_port() {
     }
     ::close(fd);
     const std::uint16_t port = ntohs(a.sin_port);
-    if (port_free(SOCK_STREAM, port) && port_free(SOCK_DGRAM, port)) return port;
+    if (port_free(SOCK_STREAM, ip, port) && port_free(SOCK_DGRAM, ip, port)) return port;
   }
-  throw std::runtime_error("no free UDP+TCP port on 127.0.0.1 for coturn");
+  throw std::runtime_error("no free UDP+TCP port for coturn");
 }
 
 /// A run of 64 relay ports that are all free for UDP at the moment, outside the kernel's
 /// ephemeral range (32768-60999 on Linux) so that other tests' sockets do not take them.
-std::pair<std::uint16_t, std::uint16_t> pick_relay_range() {
+std::pair<std::uint16_t, std::uint16_t> pick_relay_range(in_addr_t ip) {
   std::random_device rd;
   std::uniform_int_distribution<int> base(20000 / 64, 32000 / 64);
   for (int attempt = 0; attempt < 50; ++attempt) {
     const auto first = static_cast<std::uint16_t>(base(rd) * 64);
     bool all_free = true;
     for (std::uint16_t p = first; p < first + 64 && all_free; ++p)
-      all_free = port_free(SOCK_DGRAM, p);
+      all_free = port_free(SOCK_DGRAM, ip, p);
     if (all_free) return {first, static_cast<std::uint16_t>(first + 63)};
   }
   throw std::runtime_error("no free range of 64 UDP relay ports for coturn");
@@ -92,18 +95,28 @@ std::string CoturnServer::skip_reason() {
 }
 
 CoturnServer::CoturnServer(Options options) : options_(std::move(options)) {
+  if (options_.listening_ip.empty()) options_.listening_ip = "127.0.0.1";
+  in_addr ip{};
+  if (::inet_pton(AF_INET, options_.listening_ip.c_str(), &ip) != 1)
+    throw std::invalid_argument("CoturnServer: listening_ip '" + options_.listening_ip +
+                                "' is not an IPv4 address");
+  ip_ = ip.s_addr;
+  // Port picks, the spawn and the readiness probes all happen inside the namespace: setns(2) is
+  // per thread, and a child inherits the namespace of the thread that spawned it.
+  std::optional<EnterNetns> inside;
+  if (!options_.netns.empty()) inside.emplace(options_.netns);
   char tmpl[] = "/tmp/posthorn-coturn-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
-  port_ = pick_listening_port();
-  std::tie(min_port_, max_port_) = pick_relay_range();
+  port_ = pick_listening_port(ip_);
+  std::tie(min_port_, max_port_) = pick_relay_range(ip_);
 
   const std::string conf = dir_ + "/turnserver.conf";
   {
     std::ofstream out(conf);
-    out << "listening-ip=127.0.0.1\n"
+    out << "listening-ip=" << options_.listening_ip << "\n"
         << "listening-port=" << port_ << "\n"
-        << "relay-ip=127.0.0.1\n"
+        << "relay-ip=" << options_.listening_ip << "\n"
         << "min-port=" << min_port_ << "\n"
         << "max-port=" << max_port_ << "\n"
         << "lt-cred-mech\n"
@@ -186,7 +199,7 @@ void CoturnServer::stop() {
 }
 
 SocketAddress CoturnServer::address() const {
-  return SocketAddress(IpAddress::v4(0x7f000001), port_);
+  return SocketAddress(*IpAddress::parse(options_.listening_ip), port_);
 }
 
 bool CoturnServer::answers_binding() const {
@@ -198,7 +211,7 @@ bool CoturnServer::answers_binding() const {
     b = static_cast<std::uint8_t>(rd());
   const Bytes request = ice::StunMessage(ice::StunClass::Request, ice::StunMethod::Binding, id)
                             .encode(std::nullopt, true);
-  auto to = loopback(port_);
+  auto to = ipv4(ip_, port_);
   ::sendto(fd, request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
   pollfd p{fd, POLLIN, 0};
   bool ok = false;
@@ -218,7 +231,7 @@ bool CoturnServer::answers_binding() const {
 bool CoturnServer::accepts_tcp() const {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  auto to = loopback(port_);
+  auto to = ipv4(ip_, port_);
   const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
   ::close(fd);
   return ok;

@@ -9,6 +9,10 @@
 //
 //   if (!test::CoturnServer::available()) GTEST_SKIP() << test::CoturnServer::skip_reason();
 //   test::CoturnServer turn;   // turn.address(), turn.user(), turn.password(), turn.realm()
+//
+// Options::netns and Options::listening_ip put it elsewhere: inside a network namespace (the
+// process is spawned, and probed, from inside it; see netns.hpp) on one of that namespace's
+// addresses, e.g. the "public" side of tests/integration/netns_nat_test.cpp.
 
 #include "core/socket_address.hpp"
 
@@ -27,6 +31,10 @@ public:
     std::string realm = "posthorn.test";
     /// More `key=value` config lines, e.g. "stale-nonce=1".
     std::vector<std::string> extra_config;
+    /// Network namespace (a name under /run/netns) to run in; empty = the caller's.
+    std::string netns;
+    /// IPv4 address to listen and relay on; empty = 127.0.0.1.
+    std::string listening_ip;
   };
 
   static constexpr const char* kBinary = "/usr/bin/turnserver";
@@ -41,7 +49,7 @@ public:
   CoturnServer(const CoturnServer&) = delete;
   CoturnServer& operator=(const CoturnServer&) = delete;
 
-  /// 127.0.0.1:<port>, for both UDP and TCP.
+  /// <listening ip>:<port> (127.0.0.1 by default), for both UDP and TCP.
   [[nodiscard]] SocketAddress address() const;
   [[nodiscard]] const std::string& user() const noexcept { return options_.user; }
   [[nodiscard]] const std::string& password() const noexcept { return options_.password; }
@@ -59,6 +67,7 @@ private:
 
   Options options_;
   std::string dir_;
+  std::uint32_t ip_ = 0; // listening address, network byte order
   std::uint16_t port_ = 0;
   std::uint16_t min_port_ = 0;
   std::uint16_t max_port_ = 0;
