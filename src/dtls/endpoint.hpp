@@ -82,7 +82,8 @@ public:
     /// First flight retransmission timeout, doubled per retransmission (clamped to
     /// [kMinRetransmitTimeout, kMaxRetransmitTimeout]). ~2× the ICE RTT is a good value.
     Duration initial_retransmit_timeout = kDefaultInitialRetransmitTimeout;
-    /// Offer/accept use_srtp (RFC 5764 §4.1.1) for media; data-only sessions leave it off.
+    /// Offer/accept use_srtp (RFC 5764 §4.1.1). Media needs it; rtc::PeerConnection turns it on
+    /// for data-only sessions as well, as browsers do (some stacks insist on a profile).
     bool enable_srtp = false;
   };
 

@@ -309,7 +309,12 @@ void PeerConnection::Impl::start_dtls(TimePoint now) {
   if (dtls || !dtls_role || !remote_fingerprint) return;
   dtls.emplace(dtls::Endpoint::Config{.role = *dtls_role,
                                       .certificate = config.certificate,
-                                      .remote_fingerprint = remote_fingerprint});
+                                      .remote_fingerprint = remote_fingerprint,
+                                      // Offered/accepted even though we carry only data:
+                                      // Chromium, libwebrtc and libdatachannel negotiate
+                                      // use_srtp (RFC 5764 §4.1.1) in data-only sessions too,
+                                      // and werift fails the connection without a profile.
+                                      .enable_srtp = true});
   POSTHORN_LOG(Debug, "rtc", "DTLS endpoint created, client=", *dtls_role == dtls::Role::Client);
   if (*dtls_role == dtls::Role::Server) {
     dtls_started = true;
