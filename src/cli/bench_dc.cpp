@@ -1,23 +1,36 @@
-// `posthorn bench dc`: data-channel figures between two posthorn processes on loopback.
-// Prints a table and a final JSON line (keys documented in docs/benchmarks.md).
+// `posthorn bench dc [--vs libdatachannel,libwebrtc]`: data-channel figures between two posthorn
+// processes on loopback and, with --vs, the same workloads in the same run on the anchors:
+// libdatachannel (node-datachannel) and libwebrtc (@roamhq/wrtc) pairs of Node peers speaking
+// the same JSON-lines contract (tests/interop/js/dc-peer.mjs), and the mixed pairs
+// posthorn ↔ libwebrtc. Prints a table with the ratios posthorn / anchor and a final JSON line
+// (keys documented in docs/benchmarks.md).
+#include "cli/bench_dc_measure.hpp"
 #include "cli/bench_rss.hpp"
 #include "cli/commands.hpp"
-#include "tools/dc_pair.hpp"
+#include "tools/child_process.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
+
+#include <unistd.h>
+
+#ifndef POSTHORN_SOURCE_DIR
+#define POSTHORN_SOURCE_DIR "."
+#endif
 
 namespace posthorn::cli {
 namespace {
 
 using namespace std::chrono;
-using tools::DcEvent;
-using tools::DcPair;
-using tools::Side;
 
 struct BenchOptions {
   std::uint64_t bulk_bytes = 256ull << 20;
@@ -25,98 +38,219 @@ struct BenchOptions {
   int setup_runs = 20;
   int connections = 100;
   bool json_only = false;
+  std::vector<std::string> vs;
+  std::string js_dir = std::string(POSTHORN_SOURCE_DIR) + "/tests/interop/js";
+  std::string node;
 };
 
-std::vector<std::string> dc_argv(const std::string& role, const std::string& mode,
-                                 std::uint64_t bytes, std::size_t message_size) {
-  return tools::dc_command(tools::self_executable(), {role, mode, bytes, message_size, true});
-}
-
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  if (v.empty()) return 0;
-  const double rank = p * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<std::size_t>(rank);
-  const auto hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
-}
-
-/// Time from the first signaling line to both sides reporting the channel open.
-double measure_setup_ms() {
-  DcPair pair(dc_argv("offer", "echo", 0, 1024), dc_argv("answer", "echo", 0, 1024));
-  int open = 0;
-  steady_clock::time_point opened;
-  auto e = pair.run_until(
-      [&](const DcEvent& ev) {
-        if (ev.type == "error") throw std::runtime_error("setup run failed: " + ev.error);
-        if (ev.type == "open" && ++open == 2) {
-          opened = ev.at;
-          return true;
-        }
-        return false;
-      },
-      seconds(30));
-  if (!e) throw std::runtime_error("setup run: channel did not open within 30 s");
-  // The offer is the first thing the offerer prints; DcPair relays it the moment it is read,
-  // so process start-up (exec, certificate generation) is excluded from the figure.
-  return duration<double, std::milli>(opened - pair.first_signal_at()).count();
-}
-
-struct BulkResult {
-  double mb_per_s = 0;
-  double msgs_per_s = 0;
-  double cpu_ms_per_mb_send = 0;
-  double cpu_ms_per_mb_recv = 0;
-  bool intact = false;
+// The anchors: name in --vs and in the JSON keys -> dc-peer.mjs --impl.
+const std::map<std::string, std::string> kAnchors = {
+    {"libdatachannel", "node-datachannel"},
+    {"libwebrtc", "wrtc"},
 };
 
-BulkResult measure_bulk(std::uint64_t bytes, std::size_t message_size) {
-  DcPair pair(dc_argv("offer", "source", bytes, message_size),
-              dc_argv("answer", "sink", bytes, message_size));
-  steady_clock::time_point start;
-  microseconds cpu_send0{}, cpu_recv0{};
-  std::string sent_hash, received_hash;
-  steady_clock::time_point end;
-  int open = 0;
-  auto done = pair.run_until(
-      [&](const DcEvent& ev) {
-        if (ev.type == "error") throw std::runtime_error("bulk run failed: " + ev.error);
-        if (ev.type == "open" && ++open == 2) {
-          start = ev.at;
-          cpu_send0 = pair.process(Side::Offerer).cpu_time();
-          cpu_recv0 = pair.process(Side::Answerer).cpu_time();
-        }
-        if (ev.type == "done" && ev.side == Side::Offerer) sent_hash = ev.sha256;
-        if (ev.type == "done" && ev.side == Side::Answerer) {
-          received_hash = ev.sha256;
-          end = ev.at;
-          return true;
-        }
-        return false;
-      },
-      seconds(600));
-  if (!done) throw std::runtime_error("bulk run did not finish within 600 s");
-  // The sender's own "done" may still be in its pipe; give it a moment.
-  if (sent_hash.empty()) {
-    pair.run_until(
-        [&](const DcEvent& ev) {
-          if (ev.type == "done" && ev.side == Side::Offerer) sent_hash = ev.sha256;
-          return !sent_hash.empty();
-        },
-        seconds(10));
+std::string find_program(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    auto candidate = std::filesystem::path(dir) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
   }
-  BulkResult r;
-  const double secs = duration<double>(end - start).count();
-  const double mb = static_cast<double>(bytes) / 1e6;
-  r.mb_per_s = mb / secs;
-  r.msgs_per_s = static_cast<double>(bytes / message_size) / secs;
-  r.cpu_ms_per_mb_send =
-      duration<double, std::milli>(pair.process(Side::Offerer).cpu_time() - cpu_send0).count() / mb;
-  r.cpu_ms_per_mb_recv =
-      duration<double, std::milli>(pair.process(Side::Answerer).cpu_time() - cpu_recv0).count() /
-      mb;
-  r.intact = !sent_hash.empty() && sent_hash == received_hash;
+  return {};
+}
+
+DcPeerCommand posthorn_peer() {
+  return [](const tools::DcPeerArgs& a) { return tools::dc_command(tools::self_executable(), a); };
+}
+
+DcPeerCommand node_peer(const BenchOptions& o, const std::string& impl) {
+  return [node = o.node, script = o.js_dir + "/dc-peer.mjs", impl](const tools::DcPeerArgs& a) {
+    std::vector<std::string> argv = {node,
+                                     script,
+                                     "--impl",
+                                     impl,
+                                     "--role",
+                                     a.role,
+                                     "--mode",
+                                     a.mode,
+                                     "--bytes",
+                                     std::to_string(a.bytes),
+                                     "--message-size",
+                                     std::to_string(a.message_size),
+                                     "--bind",
+                                     "127.0.0.1"};
+    if (a.quiet) argv.push_back("--quiet");
+    return argv;
+  };
+}
+
+/// Memory per connection of a Node stack: dc-rss.mjs opens the connections in one Node process
+/// and reports the RSS they added over Node's baseline (runtime, stack, one warm-up pair).
+double node_rss_kib_per_connection(const BenchOptions& o, const std::string& impl) {
+  tools::ChildProcess child({o.node, "--expose-gc", o.js_dir + "/dc-rss.mjs", "--impl", impl,
+                             "--connections", std::to_string(o.connections)});
+  const auto deadline = steady_clock::now() + seconds(300);
+  for (;;) {
+    const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+    auto line = left.count() > 0 ? child.read_line(left) : std::nullopt;
+    if (!line) throw std::runtime_error("memory run (" + impl + "): no result");
+    auto j = nlohmann::json::parse(*line, nullptr, false);
+    if (!j.is_object()) continue;
+    const auto type = j.value("type", std::string());
+    if (type == "error") throw std::runtime_error("memory run: " + j.value("error", std::string()));
+    if (type == "rss") {
+      child.wait(seconds(5));
+      return j.value("rss_kib_per_conn", 0.0);
+    }
+  }
+}
+
+/// One pair's figures; nullopt where the measurement failed (the reason is in `failures`).
+struct PairFigures {
+  std::string key;   // JSON prefix: "" for posthorn, "libdatachannel_", ...
+  std::string label; // column header
+  std::vector<double> setups;
+  std::optional<BulkResult> bulk64, bulk16, small;
+  std::optional<double> rss;
+  std::vector<std::string> failures;
+};
+
+struct PairPlan {
+  std::string key, label;
+  DcPairSpec spec;
+  std::function<double()> rss; // empty: no memory figure (mixed pairs)
+};
+
+template <class F> auto attempt(PairFigures& f, const std::string& what, F&& fn) {
+  std::optional<decltype(fn())> r;
+  try {
+    r = fn();
+  } catch (const std::exception& e) {
+    f.failures.push_back(what + ": " + e.what());
+  }
   return r;
+}
+
+PairFigures measure_pair(const BenchOptions& o, const PairPlan& plan) {
+  auto say = [&](const char* fmt, auto... args) {
+    if (!o.json_only) std::fprintf(stderr, fmt, args...);
+  };
+  PairFigures f{plan.key, plan.label, {}, {}, {}, {}, {}, {}};
+  say("%s:\n", plan.label.c_str());
+  for (int i = 0; i < o.setup_runs; ++i) {
+    if (auto ms = attempt(f, "setup", [&] { return measure_setup_ms(plan.spec); }))
+      f.setups.push_back(*ms);
+  }
+  if (!f.setups.empty())
+    say("  setup (offer to both open), %zu runs: p50 %.2f ms, p90 %.2f ms, max %.2f ms\n",
+        f.setups.size(), percentile(f.setups, 0.5), percentile(f.setups, 0.9),
+        *std::max_element(f.setups.begin(), f.setups.end()));
+  auto bulk = [&](std::uint64_t bytes, std::size_t size, const char* what) {
+    auto r = attempt(f, what, [&] { return measure_bulk(plan.spec, bytes, size); });
+    if (r && !r->intact) f.failures.push_back(std::string(what) + ": sha256 mismatch");
+    if (r)
+      say("  %s: %.1f MB/s, %.0f msgs/s, CPU %.2f ms/MB send, %.2f ms/MB recv, %s\n", what,
+          r->mb_per_s, r->msgs_per_s, r->cpu_ms_per_mb_send, r->cpu_ms_per_mb_recv,
+          r->intact ? "sha256 ok" : "SHA256 MISMATCH");
+    return r;
+  };
+  f.bulk64 = bulk(o.bulk_bytes, 64 * 1024, "bulk 64 KiB messages");
+  f.bulk16 = bulk(o.bulk_bytes, 16 * 1024, "bulk 16 KiB messages");
+  f.small = bulk(o.small_bytes, 1024, "1 KiB messages");
+  if (plan.rss) {
+    f.rss = attempt(f, "memory", plan.rss);
+    if (f.rss) say("  memory: %.0f KiB RSS per connection, %d open\n", *f.rss, o.connections);
+  }
+  for (const auto& why : f.failures)
+    say("  FAILED %s\n", why.c_str());
+  return f;
+}
+
+void add_keys(nlohmann::json& j, const PairFigures& f) {
+  const auto& k = f.key;
+  if (!f.setups.empty()) {
+    j[k + "setup_ms_p50"] = percentile(f.setups, 0.5);
+    j[k + "setup_ms_p90"] = percentile(f.setups, 0.9);
+    j[k + "setup_ms_max"] = *std::max_element(f.setups.begin(), f.setups.end());
+  }
+  if (f.bulk64) {
+    j[k + "bulk_mb_per_s_64k"] = f.bulk64->mb_per_s;
+    j[k + "cpu_ms_per_mb_send"] = f.bulk64->cpu_ms_per_mb_send;
+    j[k + "cpu_ms_per_mb_recv"] = f.bulk64->cpu_ms_per_mb_recv;
+  }
+  if (f.bulk16) j[k + "bulk_mb_per_s_16k"] = f.bulk16->mb_per_s;
+  if (f.small) j[k + "msgs_per_s_1k"] = f.small->msgs_per_s;
+  if (f.rss) j[k + "rss_kib_per_conn"] = *f.rss;
+  j[k + "intact"] = (!f.bulk64 || f.bulk64->intact) && (!f.bulk16 || f.bulk16->intact) &&
+                    (!f.small || f.small->intact);
+  if (!k.empty()) j[k + "failures"] = f.failures.size();
+}
+
+/// The figures compared in the table: JSON key (unprefixed), label, printf format, and whether
+/// higher is better.
+struct Row {
+  const char* key;
+  const char* label;
+  const char* format;
+  bool higher_is_better;
+};
+constexpr Row kRows[] = {
+    {"bulk_mb_per_s_64k", "bulk 64 KiB msgs, MB/s", "%.1f", true},
+    {"bulk_mb_per_s_16k", "bulk 16 KiB msgs, MB/s", "%.1f", true},
+    {"msgs_per_s_1k", "1 KiB messages/s", "%.0f", true},
+    {"setup_ms_p50", "setup p50, ms", "%.2f", false},
+    {"setup_ms_p90", "setup p90, ms", "%.2f", false},
+    {"cpu_ms_per_mb", "CPU ms/MB (send+recv)", "%.2f", false},
+    {"rss_kib_per_conn", "memory KiB/connection", "%.0f", false},
+};
+
+std::optional<double> figure(const nlohmann::json& j, const std::string& prefix,
+                             const std::string& key) {
+  if (key == "cpu_ms_per_mb") {
+    const auto s = prefix + "cpu_ms_per_mb_send", r = prefix + "cpu_ms_per_mb_recv";
+    if (!j.contains(s) || !j.contains(r)) return std::nullopt;
+    return j[s].get<double>() + j[r].get<double>();
+  }
+  if (!j.contains(prefix + key)) return std::nullopt;
+  return j[prefix + key].get<double>();
+}
+
+// JSON names of the ratios (posthorn / anchor), by row key.
+const std::map<std::string, std::string> kRatioNames = {
+    {"bulk_mb_per_s_64k", "ratio_bulk_vs_"}, {"bulk_mb_per_s_16k", "ratio_bulk_16k_vs_"},
+    {"msgs_per_s_1k", "ratio_msgs_vs_"},     {"setup_ms_p50", "ratio_setup_vs_"},
+    {"cpu_ms_per_mb", "ratio_cpu_vs_"},      {"rss_kib_per_conn", "ratio_rss_vs_"},
+};
+
+std::string cell(std::optional<double> v, const char* format) {
+  if (!v) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, *v);
+  return buf;
+}
+
+void print_table(const nlohmann::json& j, const std::vector<PairFigures>& pairs,
+                 const std::vector<std::string>& anchors) {
+  std::printf("\n%-24s", "figure");
+  for (const auto& p : pairs)
+    std::printf(" %16s", p.label.c_str());
+  for (const auto& a : anchors)
+    std::printf(" %16s", ("ph / " + a).c_str());
+  std::printf("\n");
+  for (const auto& row : kRows) {
+    std::printf("%-24s", row.label);
+    for (const auto& p : pairs)
+      std::printf(" %16s", cell(figure(j, p.key, row.key), row.format).c_str());
+    for (const auto& a : anchors) {
+      auto it = kRatioNames.find(row.key);
+      std::optional<double> ratio;
+      if (it != kRatioNames.end() && j.contains(it->second + a))
+        ratio = j[it->second + a].get<double>();
+      std::printf(" %16s", cell(ratio, "%.2fx").c_str());
+    }
+    std::printf("   (%s is better)\n", row.higher_is_better ? "higher" : "lower");
+  }
+  std::printf("(ratios are posthorn / anchor; pairs on 127.0.0.1, each peer its own process)\n\n");
 }
 
 } // namespace
@@ -125,53 +259,98 @@ int run_bench_dc(int argc, char** argv) {
   BenchOptions o;
   CLI::App app{"posthorn bench dc: data-channel throughput, message rate, setup time, CPU, memory"};
   app.add_flag("--json", o.json_only, "print only the final JSON line");
-  app.add_option("--bytes", o.bulk_bytes, "bytes per bulk run");
-  app.add_option("--small-bytes", o.small_bytes, "bytes for the 1 KiB message-rate run");
-  app.add_option("--setup-runs", o.setup_runs, "connections for the setup-time figure");
-  app.add_option("--connections", o.connections, "connections held open for the memory figure");
+  auto* bytes_opt = app.add_option("--bytes", o.bulk_bytes, "bytes per bulk run");
+  auto* small_opt =
+      app.add_option("--small-bytes", o.small_bytes, "bytes for the 1 KiB message-rate run");
+  auto* setup_opt =
+      app.add_option("--setup-runs", o.setup_runs, "connections for the setup-time figure")
+          ->check(CLI::Range(1, 10000));
+  app.add_option("--connections", o.connections, "connections held open for the memory figure")
+      ->check(CLI::Range(2, 100000));
+  app.add_option("--vs", o.vs, "anchors measured in the same run: libdatachannel,libwebrtc")
+      ->delimiter(',');
+  app.add_option("--js-dir", o.js_dir, "folder of dc-peer.mjs and dc-rss.mjs (with node_modules)");
+  app.add_option("--node", o.node, "the node executable (default: node on PATH)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  auto say = [&](const char* fmt, auto... args) {
-    if (!o.json_only) std::fprintf(stderr, fmt, args...);
-  };
-  try {
-    std::vector<double> setups;
-    for (int i = 0; i < o.setup_runs; ++i)
-      setups.push_back(measure_setup_ms());
-    say("setup (offer to both open), %d runs: p50 %.2f ms, p90 %.2f ms, max %.2f ms\n",
-        o.setup_runs, percentile(setups, 0.5), percentile(setups, 0.9),
-        *std::max_element(setups.begin(), setups.end()));
-    auto bulk64 = measure_bulk(o.bulk_bytes, 64 * 1024);
-    say("bulk 64 KiB messages: %.1f MB/s, CPU %.2f ms/MB send, %.2f ms/MB recv, %s\n",
-        bulk64.mb_per_s, bulk64.cpu_ms_per_mb_send, bulk64.cpu_ms_per_mb_recv,
-        bulk64.intact ? "sha256 ok" : "SHA256 MISMATCH");
-    auto bulk16 = measure_bulk(o.bulk_bytes, 16 * 1024);
-    say("bulk 16 KiB messages: %.1f MB/s, %s\n", bulk16.mb_per_s,
-        bulk16.intact ? "sha256 ok" : "SHA256 MISMATCH");
-    auto small = measure_bulk(o.small_bytes, 1024);
-    say("1 KiB messages: %.0f msgs/s (%.1f MB/s), %s\n", small.msgs_per_s, small.mb_per_s,
-        small.intact ? "sha256 ok" : "SHA256 MISMATCH");
-    const double rss = measure_rss_kib_per_connection(o.connections);
-    say("memory: %.0f KiB RSS per connection with %d connections open\n", rss, o.connections);
+  for (const auto& v : o.vs) {
+    if (!kAnchors.contains(v)) {
+      std::fprintf(stderr,
+                   "posthorn bench dc: unknown anchor '%s' (known: libdatachannel, "
+                   "libwebrtc)\n",
+                   v.c_str());
+      return 2;
+    }
+  }
+  std::vector<std::string> anchors;
+  for (const auto& anchor : kAnchors) // one order whatever the command line says
+    if (std::find(o.vs.begin(), o.vs.end(), anchor.first) != o.vs.end())
+      anchors.push_back(anchor.first);
+  if (!anchors.empty()) {
+    if (o.node.empty()) o.node = find_program("node");
+    if (o.node.empty() || !std::filesystem::exists(o.js_dir + "/dc-peer.mjs") ||
+        !std::filesystem::exists(o.js_dir + "/node_modules")) {
+      std::fprintf(stderr,
+                   "posthorn bench dc: --vs needs node and %s/dc-peer.mjs with its npm packages "
+                   "(npm ci in that folder)\n",
+                   o.js_dir.c_str());
+      return 2;
+    }
+    // Smaller defaults side by side, so that the whole run stays within a few minutes (the
+    // libwebrtc pair moves ~10-20 MB/s here); explicit flags win.
+    if (bytes_opt->count() == 0) o.bulk_bytes = 64ull << 20;
+    if (small_opt->count() == 0) o.small_bytes = 8ull << 20;
+    if (setup_opt->count() == 0) o.setup_runs = 10;
+  }
 
-    nlohmann::json j = {
-        {"bulk_mb_per_s_64k", bulk64.mb_per_s},
-        {"bulk_mb_per_s_16k", bulk16.mb_per_s},
-        {"msgs_per_s_1k", small.msgs_per_s},
-        {"setup_ms_p50", percentile(setups, 0.5)},
-        {"setup_ms_p90", percentile(setups, 0.9)},
-        {"setup_ms_max", *std::max_element(setups.begin(), setups.end())},
-        {"cpu_ms_per_mb_send", bulk64.cpu_ms_per_mb_send},
-        {"cpu_ms_per_mb_recv", bulk64.cpu_ms_per_mb_recv},
-        {"rss_kib_per_conn", rss},
-        {"intact", bulk64.intact && bulk16.intact && small.intact},
-        {"bulk_bytes", o.bulk_bytes},
-    };
+  std::vector<PairPlan> plans;
+  plans.push_back({"", "posthorn", {posthorn_peer(), posthorn_peer()}, [&] {
+                     return measure_rss_kib_per_connection(o.connections);
+                   }});
+  for (const auto& a : anchors) {
+    const auto impl = kAnchors.at(a);
+    plans.push_back({a + "_", a, {node_peer(o, impl), node_peer(o, impl)}, [&o, impl] {
+                       return node_rss_kib_per_connection(o, impl);
+                     }});
+  }
+  if (std::find(anchors.begin(), anchors.end(), "libwebrtc") != anchors.end()) {
+    // The mixed pairs: posthorn offers and sends to libwebrtc, and the other way round.
+    const auto wrtc = node_peer(o, "wrtc");
+    plans.push_back(
+        {"posthorn_to_libwebrtc_", "ph -> libwebrtc", {posthorn_peer(), wrtc}, nullptr});
+    plans.push_back(
+        {"libwebrtc_to_posthorn_", "libwebrtc -> ph", {wrtc, posthorn_peer()}, nullptr});
+  }
+
+  try {
+    std::vector<PairFigures> results;
+    for (const auto& plan : plans)
+      results.push_back(measure_pair(o, plan));
+
+    nlohmann::json j;
+    for (const auto& f : results)
+      add_keys(j, f);
+    j["bulk_bytes"] = o.bulk_bytes;
+    j["small_bytes"] = o.small_bytes;
+    j["setup_runs"] = o.setup_runs;
+    j["connections"] = o.connections;
+    for (const auto& a : anchors) {
+      for (const auto& [row, name] : kRatioNames) {
+        auto ours = figure(j, "", row);
+        auto theirs = figure(j, a + "_", row);
+        if (ours && theirs && *theirs > 0) j[name + a] = *ours / *theirs;
+      }
+    }
+    if (!o.json_only) print_table(j, results, anchors);
     std::printf("%s\n", j.dump().c_str());
-    return j["intact"].get<bool>() ? 0 : 1;
+    std::fflush(stdout);
+    bool ok = true;
+    for (const auto& f : results)
+      ok = ok && f.failures.empty();
+    return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench dc: %s\n", e.what());
     return 1;

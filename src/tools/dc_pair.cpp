@@ -5,6 +5,7 @@
 #include <poll.h>
 
 #include <climits>
+#include <stdexcept>
 
 namespace posthorn::tools {
 
@@ -26,10 +27,25 @@ std::vector<std::string> dc_command(const std::string& binary, const DcPeerArgs&
 }
 
 DcPair::DcPair(const std::vector<std::string>& offer_argv,
-               const std::vector<std::string>& answer_argv)
-    : started_(std::chrono::steady_clock::now()),
-      offerer_(std::make_unique<ChildProcess>(offer_argv)),
-      answerer_(std::make_unique<ChildProcess>(answer_argv)) {}
+               const std::vector<std::string>& answer_argv, const DcPairOptions& options) {
+  answerer_ = std::make_unique<ChildProcess>(answer_argv);
+  if (options.wait_answerer_ready) {
+    if (!answerer_->write_line(R"({"type":"ready-probe"})"))
+      throw std::runtime_error("dc pair: the answerer exited before reading its stdin");
+    const auto deadline = std::chrono::steady_clock::now() + options.ready_timeout;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      auto line = left.count() > 0 ? answerer_->read_line(left) : std::nullopt;
+      if (!line) throw std::runtime_error("dc pair: the answerer did not answer the ready probe");
+      auto j = nlohmann::json::parse(*line, nullptr, false);
+      // The refusal of the probe; anything else before it (none expected) is dropped.
+      if (j.is_object() && j.value("type", std::string()) == "error") break;
+    }
+  }
+  started_ = std::chrono::steady_clock::now();
+  offerer_ = std::make_unique<ChildProcess>(offer_argv);
+}
 
 std::optional<DcEvent> DcPair::handle_line(Side from, const std::string& line) {
   auto j = nlohmann::json::parse(line, nullptr, false);

@@ -45,10 +45,21 @@ struct DcEvent {
   std::chrono::steady_clock::time_point at;
 };
 
+struct DcPairOptions {
+  /// Start the answerer first and wait until it reads its stdin before starting the offerer, so
+  /// that a figure timed from the offer does not include the answerer's start-up (a Node peer
+  /// takes hundreds of milliseconds to load its WebRTC stack). The probe is a line of an unknown
+  /// type, which every peer of the contract refuses with an `error` line (docs/cli-dc.md).
+  bool wait_answerer_ready = false;
+  std::chrono::milliseconds ready_timeout{30'000};
+};
+
 class DcPair {
 public:
-  /// `offer_argv`/`answer_argv`: full command lines (argv[0] = program path).
-  DcPair(const std::vector<std::string>& offer_argv, const std::vector<std::string>& answer_argv);
+  /// `offer_argv`/`answer_argv`: full command lines (argv[0] = program path). Throws
+  /// std::runtime_error if a child cannot start or (with wait_answerer_ready) never reads stdin.
+  DcPair(const std::vector<std::string>& offer_argv, const std::vector<std::string>& answer_argv,
+         const DcPairOptions& options = {});
 
   /// Relays signaling until `until` returns true for an event (returned), or the timeout passes,
   /// or both children ended (nullopt). Every event is also passed to `observe` if set.
