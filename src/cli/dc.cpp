@@ -136,6 +136,7 @@ private:
     std::uint64_t done = 0;  // sent / received so far
     std::size_t message_size = 0;
     std::unique_ptr<crypto::Sha256> hash = std::make_unique<crypto::Sha256>();
+    bool report_messages = false; // --mode sink without --quiet also prints each message
   };
   struct Channel {
     rtc::ChannelInfo info;
@@ -381,6 +382,7 @@ private:
       if (options_.mode == "sink") {
         ch.sink.emplace();
         ch.sink->bytes = options_.bytes;
+        ch.sink->report_messages = !options_.quiet;
       }
     }
     if (ch.source) pump_source(pc, info.id);
@@ -448,11 +450,22 @@ private:
     boost::asio::post(io_, [this, code] { finish(code); });
   }
 
+  void report_message(const Channel& ch, const rtc::event::DataChannelMessage& m) {
+    json line = {{"type", "message"},
+                 {"label", ch.info.label},
+                 {"bytes", m.data.size()},
+                 {"binary", m.binary}};
+    // Short text messages carry their content, so scripts can check what arrived.
+    if (!m.binary && m.data.size() <= 1024) line["data"] = std::string(as_string_view(m.data));
+    emit(line);
+  }
+
   void on_message(rtc::event::DataChannelMessage& m) {
     auto it = channels_.find(m.channel);
     if (it == channels_.end()) return;
     auto& ch = it->second;
     if (ch.sink) {
+      if (ch.sink->report_messages) report_message(ch, m);
       ch.sink->done += m.data.size();
       ch.sink->hash->update(m.data);
       if (ch.sink->done >= ch.sink->bytes) {
@@ -467,15 +480,7 @@ private:
     // --quiet silences the first channel's traffic in sink/source mode only.
     const bool reported = !options_.quiet || options_.mode == "echo" || options_.mode == "manual" ||
                           m.channel != primary_;
-    if (reported) {
-      json line = {{"type", "message"},
-                   {"label", ch.info.label},
-                   {"bytes", m.data.size()},
-                   {"binary", m.binary}};
-      // Short text messages carry their content, so scripts can check what arrived.
-      if (!m.binary && m.data.size() <= 1024) line["data"] = std::string(as_string_view(m.data));
-      emit(line);
-    }
+    if (reported) report_message(ch, m);
     if (options_.mode == "echo") {
       driver_->with([&](rtc::PeerConnection& pc, TimePoint now) {
         if (auto r = pc.send(now, m.channel, m.data, m.binary); !r)
