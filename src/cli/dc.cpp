@@ -2,6 +2,7 @@
 // WebRTC implementation can be wired to it by a small script. The contract is docs/cli-dc.md.
 #include "cli/commands.hpp"
 #include "cli/json_lines.hpp"
+#include "cli/line_writer.hpp"
 #include "cli/stun_url.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
@@ -166,10 +167,7 @@ private:
 
   void emit(const json& j) {
     // Text from the network may be invalid UTF-8: replace, never throw.
-    std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
-    line.push_back('\n');
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fflush(stdout);
+    out_.write(j.dump(-1, ' ', false, json::error_handler_t::replace));
   }
 
   void finish(int code) {
@@ -529,6 +527,7 @@ private:
   static constexpr std::size_t kLowWater = 1 << 20;
 
   boost::asio::io_context& io_;
+  LineWriter out_; // first: destroyed last, after everything that may still emit
   DcOptions options_;
   CryptoRng rng_;
   JsonLineReader stdin_;

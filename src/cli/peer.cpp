@@ -3,6 +3,7 @@
 // it is public: fields and flags may be added, never renamed.
 #include "cli/commands.hpp"
 #include "cli/json_lines.hpp"
+#include "cli/line_writer.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 
@@ -150,9 +151,11 @@ public:
   }
 
   void emit(const json& event) {
-    const auto line = event.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fflush(stdout);
+    // Progress reports may be skipped when the reader is far behind, except the last one.
+    const bool droppable =
+        event.value("event", std::string()) == "progress" && event.value("fraction", 1.0) < 1.0;
+    out_.write(event.dump(-1, ' ', false, json::error_handler_t::replace),
+               droppable ? LineWriter::Importance::Droppable : LineWriter::Importance::Keep);
   }
 
   void print_message(const std::string& action, const MessageInfo& info, PayloadKind kind,
@@ -320,6 +323,8 @@ private:
     room_->async_leave([this] { runtime_.stop(); });
   }
 
+  // First, so destroyed last: never blocks the event loop on a slow reader of stdout.
+  LineWriter out_;
   PeerOptions options_;
   Runtime runtime_;
   boost::asio::io_context& io_;
