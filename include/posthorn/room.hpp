@@ -140,7 +140,10 @@ public:
   /// first chunk of each message (return nullptr to receive that one whole via on_message).
   void
   on_stream(std::function<std::unique_ptr<MessageSink>(const MessageInfo&, PayloadKind)> make_sink);
-  /// Serve requests on this action (Trystero's `kind: 'request'` actions, spec §11).
+  /// Serve requests on this action (Trystero's `kind: 'request'` actions, spec §11). An action
+  /// that also streams (on_stream) then receives every message whole, within the reassembly
+  /// limits: a request is known only from its metadata, and the handler takes the whole payload.
+  /// Plain messages still reach on_message, or a sink in one piece.
   void on_request(std::function<void(Payload, const MessageInfo&, Responder)> handler);
 
   /// Completes with no error once the payload went out to every target, or with the first

@@ -58,7 +58,11 @@ void RoomImpl::start() {
     auto room = self.lock();
     if (!room) return false;
     auto action = room->find_action(type);
-    return action && static_cast<bool>(action->on_stream);
+    // An action that serves requests is never streamed: whether a message is a request is
+    // known only from its metadata (§11), and a request handler takes the whole payload. Such
+    // messages are buffered within the reassembler's limits and dispatched whole
+    // (dispatch_user), plain messages included.
+    return action && action->on_stream && !action->on_request;
   });
   coordinator_->start(Clock::now());
   drive_coordinator();

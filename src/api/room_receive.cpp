@@ -299,8 +299,19 @@ void RoomImpl::dispatch_user(const std::shared_ptr<ActionImpl>& action, const Pe
       return;
     }
   }
-  if (action->on_message)
+  if (action->on_message) {
     action->on_message(make_payload(kind, std::move(data)), MessageInfo{peer, std::move(metadata)});
+    return;
+  }
+  // A plain message on an action that streams and serves requests arrives whole (requests are
+  // never streamed); hand it to a sink in one piece so it is not lost.
+  if (action->on_stream) {
+    MessageInfo info{peer, std::move(metadata)};
+    if (auto sink = action->on_stream(info, kind)) {
+      sink->write(data);
+      sink->finish();
+    }
+  }
 }
 
 void RoomImpl::deliver_queued(const std::shared_ptr<ActionImpl>& action) {

@@ -149,6 +149,43 @@ TEST_F(RoomOverMqtt, RequestsAreAnsweredOrFailWithTheHandlersMessage) {
   EXPECT_EQ(failed[0].error_message, "nope");
 }
 
+// An action can stream and serve requests at once (posthorn peer does): whether a message is a
+// request shows only in its metadata (§11), so such an action buffers messages whole. Requests
+// reach the handler; plain messages still reach the sink, in one piece.
+TEST_F(RoomOverMqtt, AnActionThatStreamsAlsoServesRequests) {
+  struct Collect : MessageSink {
+    std::promise<std::string>* out;
+    std::string got;
+    explicit Collect(std::promise<std::string>* o) : out(o) {}
+    void write(std::span<const std::uint8_t> b) override { got.append(b.begin(), b.end()); }
+    void finish() override { out->set_value(got); }
+    void abort(std::string_view) override {}
+  };
+  Runtime rt_a(loopback()), rt_b(loopback());
+  auto room_a = join_room(rt_a, config(""), "mixed");
+  auto room_b = join_room(rt_b, config(""), "mixed");
+  Observer obs_a(room_a), obs_b(room_b);
+  std::promise<std::string> streamed;
+  auto served = room_b.make_action("both");
+  served.on_stream(
+      [&](const MessageInfo&, PayloadKind) { return std::make_unique<Collect>(&streamed); });
+  served.on_request([](Payload p, const MessageInfo&, Responder r) { r.reply(std::move(p)); });
+  obs_a.wait("join:");
+  obs_b.wait("join:");
+
+  auto action = room_a.make_action("both");
+  auto echoed =
+      action.async_request(Payload::text("ask"), {.timeout = 10s}, boost::asio::use_future).get();
+  ASSERT_EQ(echoed.size(), 1u);
+  EXPECT_FALSE(echoed[0].error) << echoed[0].error_message;
+  EXPECT_EQ(echoed[0].payload.text(), "ask");
+
+  action.async_send(Payload::text("plain"), {}, boost::asio::use_future).get();
+  auto got = streamed.get_future();
+  ASSERT_EQ(got.wait_for(10s), std::future_status::ready) << "the plain message never arrived";
+  EXPECT_EQ(got.get(), "plain");
+}
+
 TEST_F(RoomOverMqtt, AWrongPasswordIsAJoinErrorNotAJoin) {
   Runtime rt_a(loopback()), rt_b(loopback());
   auto room_a = join_room(rt_a, config("right"), "vault");
