@@ -143,6 +143,8 @@ void Coordinator::handle_message(TimePoint now, std::size_t relay, std::string_v
     return;
   }
   const SignalMessage& msg = *parsed;
+  POSTHORN_LOG(Trace, "signal", "relay ", relay, ": message type ", static_cast<int>(msg.type),
+               " from ", redact(msg.peer_id));
   // §4.1 steps 3–4.
   if (msg.peer_id == config_.self_id) {
     ++stats_.dropped_own;

@@ -131,6 +131,8 @@ void Coordinator::on_answer(TimePoint now, const SignalMessage& msg) {
   PeerState* state = find_peer(msg.peer_id);
   if (!state || !state->offer || !state->offer->message) {
     ++stats_.dropped_stale_answer;
+    POSTHORN_LOG(Debug, "signal", "answer from {} dropped: no offer of ours is pending",
+                 redact(msg.peer_id));
     return;
   }
   auto& offer = *state->offer;
@@ -140,6 +142,8 @@ void Coordinator::on_answer(TimePoint now, const SignalMessage& msg) {
   }
   if (msg.offer_id && *msg.offer_id != offer.offer_id) {
     ++stats_.dropped_stale_answer;
+    POSTHORN_LOG(Debug, "signal", "answer from {} dropped: it answers another offer",
+                 redact(msg.peer_id));
     return;
   }
   if (offer.rejected_answer == msg.payload) {

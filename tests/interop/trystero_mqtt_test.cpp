@@ -368,16 +368,7 @@ TEST_P(TrysteroMqtt, JsonTextAndSmallBinaryBothWays) {
   }
 }
 
-// Known gaps of `posthorn peer` still open in issue #4: a large payload sent BY posthorn to a
-// Trystero peer, and request/response with posthorn on either side, do not complete yet. They are
-// skipped with that reason (not passed) so the rest of the matrix guards what works.
-bool posthorn_in(const ImplPair& p) {
-  return p.first == PeerImpl::Posthorn || p.second == PeerImpl::Posthorn;
-}
-
 TEST_P(TrysteroMqtt, LargeBinaryFirstToSecond) {
-  if (GetParam().first == PeerImpl::Posthorn)
-    GTEST_SKIP() << "known gap (issue #4): large sends from posthorn to Trystero do not complete";
   const PeerOptions o = {.extra = {"--progress", "--action", "blob", "--action", "file"}};
   PeerProcess& a = start(GetParam().first, "A", o);
   PeerProcess& b = start(GetParam().second, "B", o);
@@ -386,8 +377,6 @@ TEST_P(TrysteroMqtt, LargeBinaryFirstToSecond) {
 }
 
 TEST_P(TrysteroMqtt, LargeBinarySecondToFirst) {
-  if (GetParam().second == PeerImpl::Posthorn)
-    GTEST_SKIP() << "known gap (issue #4): large sends from posthorn to Trystero do not complete";
   const PeerOptions o = {.extra = {"--progress", "--action", "blob", "--action", "file"}};
   PeerProcess& a = start(GetParam().first, "A", o);
   PeerProcess& b = start(GetParam().second, "B", o);
@@ -396,9 +385,6 @@ TEST_P(TrysteroMqtt, LargeBinarySecondToFirst) {
 }
 
 TEST_P(TrysteroMqtt, TargetedSendReachesOnlyItsTarget) {
-  if (GetParam().first == PeerImpl::Posthorn)
-    GTEST_SKIP() << "known gap (issue #4): posthorn joined first does not always see two Trystero "
-                    "peers join";
   PeerProcess& a = start(GetParam().first, "A");
   PeerProcess& b = start(GetParam().second, "B");
   PeerProcess& c = start(GetParam().second, "C");
@@ -432,8 +418,6 @@ TEST_P(TrysteroMqtt, TargetedSendReachesOnlyItsTarget) {
 }
 
 TEST_P(TrysteroMqtt, RequestResponseAndHandlerError) {
-  if (posthorn_in(GetParam()))
-    GTEST_SKIP() << "known gap (issue #4): request/response between posthorn and Trystero";
   const PeerOptions serving = {.extra = {"--serve", "echo=echo", "--serve", "fail=error"}};
   PeerProcess& a = start(GetParam().first, "A", serving);
   PeerProcess& b = start(GetParam().second, "B", serving);
@@ -544,9 +528,6 @@ TEST_P(TrysteroMqtt, PassiveSecondImplMeetsActivePeer) {
 }
 
 TEST_P(TrysteroMqtt, ThreePartyRoomAndLeave) {
-  if (GetParam().first == PeerImpl::Posthorn)
-    GTEST_SKIP() << "known gap (issue #4): posthorn joined first does not always see two Trystero "
-                    "peers join";
   PeerProcess& a = start(GetParam().first, "A");
   PeerProcess& b = start(GetParam().second, "B");
   PeerProcess& c = start(GetParam().second, "C");

@@ -51,6 +51,10 @@ std::vector<std::string> peer_command(PeerImpl impl, const std::vector<std::stri
   }
   }
   argv.insert(argv.end(), flags.begin(), flags.end());
+  // POSTHORN_INTEROP_LOG_LEVEL=debug: posthorn peers log at that level into their stderr log.
+  if (const char* level = std::getenv("POSTHORN_INTEROP_LOG_LEVEL");
+      impl == PeerImpl::Posthorn && level && *level)
+    argv.insert(argv.end(), {"--log-level", level});
   return argv;
 }
 

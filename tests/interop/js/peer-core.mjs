@@ -128,21 +128,47 @@ const actionTypeOfFrame = (data) => {
 
 let pcCount = 0;
 
-export const makePeekingPeerConnection = (Base, onActionType, log = () => {}) => {
+// One line describing a data-channel message as the wire spec reads it (§7.1, §8.1): frame kind,
+// size, and for a room frame the chunk header (action, nonce, tag bits, progress, body length).
+export const describeFrame = (data) => {
+  if (typeof data === 'string') return `text message (${data.length} chars): Trystero drops it`;
+  if (!(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) return `non-binary message ${typeof data}`;
+  const b = asUint8(data);
+  if (b.length < 3) return `${b.length} bytes: too short for a frame`;
+  const tokenLen = (b[1] << 8) | b[2];
+  if (b[0] === 2) return `${b.length} bytes presence present=${b[1]}`;
+  if (b[0] !== 1) return `${b.length} bytes: unknown frame type ${b[0]}`;
+  const start = 3 + tokenLen;
+  if (b.length < start + 36) return `${b.length} bytes room frame: chunk shorter than its header`;
+  const type = decoder.decode(b.subarray(start, start + 32)).replaceAll('\0', '');
+  const nonce = (b[start + 32] << 8) | b[start + 33];
+  const tag = b[start + 34];
+  return `${b.length} bytes room frame ${JSON.stringify(type)} nonce=${nonce} tag=0x${tag.toString(16).padStart(2, '0')} progress=${b[start + 35]} body=${b.length - start - 36}`;
+};
+
+// sniff: log every incoming data-channel message (describeFrame) and the channel's lifecycle.
+export const makePeekingPeerConnection = (Base, onActionType, log = () => {}, sniff = false) => {
   const peek = (e) => {
     try {
+      if (sniff) log(`sniff in: ${describeFrame(e?.data)}`);
       const type = actionTypeOfFrame(e?.data);
       if (type && !type.startsWith('@_')) onActionType(type);
     } catch {
       // never let the harness break Trystero's own handler
     }
   };
-  const instrument = (channel) =>
+  const instrument = (channel) => {
+    if (sniff) {
+      for (const ev of ['open', 'close', 'error', 'bufferedamountlow'])
+        channel.addEventListener?.(ev, (e) =>
+          log(`sniff channel ${channel.label} ${ev}${e?.error ? ` ${e.error}` : ''} buffered=${channel.bufferedAmount}`));
+    }
     hookHandlerProp(channel, 'onmessage', (h) =>
       function (e) {
         peek(e);
         return h.call(this, e);
       });
+  };
   return class PeekingRTCPeerConnection extends Base {
     constructor(...args) {
       super(...args);
@@ -183,7 +209,7 @@ export const makePeekingPeerConnection = (Base, onActionType, log = () => {}) =>
 
 // Parses the shared command line. Unknown flags are errors; --bind is accepted and ignored.
 export const parseArgs = (argv) => {
-  const o = { relays: [], serve: {}, actions: [], stun: [], passive: false, progress: false, runtime: 'node', mdns: true, turn: [] };
+  const o = { relays: [], serve: {}, actions: [], stun: [], passive: false, progress: false, runtime: 'node', mdns: true, turn: [], sniff: false };
   const need = (i, flag) => {
     if (i + 1 >= argv.length) throw new Error(`${flag} needs a value`);
     return argv[i + 1];
@@ -200,6 +226,7 @@ export const parseArgs = (argv) => {
       case '--progress': o.progress = true; break;
       case '--runtime': o.runtime = need(i, a); i++; break;
       case '--no-mdns': o.mdns = false; break;
+      case '--sniff': o.sniff = true; break; // log every incoming data-channel message to stderr
       case '--action': o.actions.push(need(i, a)); i++; break;
       case '--stun': o.stun.push(need(i, a)); i++; break;
       case '--bind': need(i, a); i++; break; // accepted for compatibility; the browser/libdatachannel choose
@@ -312,6 +339,7 @@ export const startPeer = ({ joinRoom, selfId, RTCPeerConnection: BasePC, opts, e
       if (room && !actions.has(type)) ensureAction(type, 'message');
     },
     log,
+    opts.sniff,
   );
 
   const config = {

@@ -25,6 +25,9 @@ const writeLine = (line) => process.stdout.write(line + '\n');
 let opts;
 try {
   opts = parseArgs(process.argv.slice(2));
+  // The test harness passes the same flags to every implementation, so the sniffer is also
+  // switched on from the environment (docs/interop.md).
+  if (process.env.POSTHORN_INTEROP_SNIFF === '1') opts.sniff = true;
 } catch (err) {
   writeEvent({ event: 'error', error: err.message });
   process.exit(2);
