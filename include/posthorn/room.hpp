@@ -119,6 +119,35 @@ private:
   std::shared_ptr<State> state_;
 };
 
+/// One pending peer's application handshake step (Trystero's `onPeerHandshake`, spec §10): it
+/// runs after the password step and before the peer joins, over `@_hsdata` messages. Exchange
+/// what you need with send()/on_receive(), then end it once with admit() or reject(); until
+/// then the peer is pending (not in peers(), no messages). is_initiator() gives the two sides
+/// opposite roles, so a protocol can say who speaks first. Copyable; safe to keep and use later
+/// from any thread. Handles of a handshake that ended (timed out, connection lost) do nothing.
+class PeerHandshake {
+public:
+  [[nodiscard]] const PeerId& peer() const;
+  /// The same value Trystero passes as `isInitiator` on this side (self id < peer id).
+  [[nodiscard]] bool is_initiator() const;
+  /// One message to the peer (Trystero: `send(data, metadata)`); `metadata_json` is JSON text.
+  void send(Payload payload, std::optional<std::string> metadata_json = std::nullopt) const;
+  /// The peer's messages, in order (Trystero: `receive()` → `{data, metadata}`); those that came
+  /// before a handler was set are delivered to it first.
+  void
+  on_receive(std::function<void(Payload, std::optional<std::string> metadata_json)> handler) const;
+  /// The step passed: the peer joins once its side is ready too.
+  void admit() const;
+  /// The peer never joins; on_join_error reports "handshake failed: <reason>".
+  void reject(std::string reason) const;
+
+  struct State;
+  explicit PeerHandshake(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+private:
+  std::shared_ptr<State> state_;
+};
+
 /// Receives a message chunk by chunk instead of whole (files, large blobs).
 class MessageSink {
 public:
@@ -203,8 +232,12 @@ public:
   void on_unhandled_message(
       std::function<void(const std::string& action, Payload, const MessageInfo&)> handler);
   /// Admission: called before a peer joins; return false to refuse it (it never joins, and a
-  /// JoinError is reported).
+  /// JoinError is reported). Exchanges nothing with the peer.
   void on_peer_handshake(std::function<bool(const PeerId&)> admit);
+  /// An application handshake step with every peer before it joins (see PeerHandshake); a
+  /// Trystero peer with `onPeerHandshake` needs the matching exchange. Set it before peers
+  /// arrive: the step runs only for peers whose handshake starts after this call.
+  void on_peer_handshake(std::function<void(PeerHandshake)> handler);
 
   /// Throws std::invalid_argument for an empty name, one over 32 UTF-8 bytes, or one starting
   /// with the reserved "@_".

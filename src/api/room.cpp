@@ -1,6 +1,7 @@
 // The public handles: join_room, Room, Action, Responder, Payload, strategies. Each call hops to
 // the runtime's loop (posthorn/room.hpp "Threading").
 #include "api/app_session.hpp"
+#include "api/peer_handshake_state.hpp"
 #include "api/responder_state.hpp"
 #include "api/room_impl.hpp"
 #include "api/runtime_impl.hpp"
@@ -101,8 +102,18 @@ void Room::on_unhandled_message(
   });
 }
 void Room::on_peer_handshake(std::function<bool(const PeerId&)> admit) {
-  boost::asio::post(executor(),
-                    [impl = impl_, h = std::move(admit)]() mutable { impl->admit = std::move(h); });
+  if (!admit) return on_peer_handshake(std::function<void(PeerHandshake)>());
+  on_peer_handshake(std::function<void(PeerHandshake)>([admit = std::move(admit)](PeerHandshake h) {
+    if (admit(h.peer()))
+      h.admit();
+    else
+      h.reject("refused by on_peer_handshake");
+  }));
+}
+void Room::on_peer_handshake(std::function<void(PeerHandshake)> handler) {
+  boost::asio::post(executor(), [impl = impl_, h = std::move(handler)]() mutable {
+    impl->handshake_handler = std::move(h);
+  });
 }
 
 Action Room::make_action(std::string_view name) {
@@ -209,6 +220,43 @@ void Responder::State::answer(std::optional<Payload> reply, std::string error) {
 
 Responder::State::~State() {
   if (!answered) answer(std::nullopt, "request handler returned no response");
+}
+
+const PeerId& PeerHandshake::peer() const {
+  return state_->peer;
+}
+bool PeerHandshake::is_initiator() const {
+  return state_->initiator;
+}
+void PeerHandshake::send(Payload payload, std::optional<std::string> metadata_json) const {
+  boost::asio::post(state_->executor,
+                    [s = state_, p = std::move(payload), m = std::move(metadata_json)]() mutable {
+                      if (auto room = s->room.lock())
+                        room->handshake_send(*s, std::move(p), std::move(m));
+                    });
+}
+void PeerHandshake::on_receive(
+    std::function<void(Payload, std::optional<std::string>)> handler) const {
+  boost::asio::post(state_->executor, [s = state_, h = std::move(handler)]() mutable {
+    s->on_receive = std::move(h);
+    while (s->on_receive && !s->early.empty()) {
+      auto [payload, metadata] = std::move(s->early.front());
+      s->early.pop_front();
+      s->on_receive(std::move(payload), std::move(metadata));
+    }
+  });
+}
+void PeerHandshake::admit() const {
+  if (state_->ended.exchange(true)) return;
+  boost::asio::post(state_->executor, [s = state_] {
+    if (auto room = s->room.lock()) room->handshake_end(*s, true, {});
+  });
+}
+void PeerHandshake::reject(std::string reason) const {
+  if (state_->ended.exchange(true)) return;
+  boost::asio::post(state_->executor, [s = state_, r = std::move(reason)]() mutable {
+    if (auto room = s->room.lock()) room->handshake_end(*s, false, std::move(r));
+  });
 }
 
 void Responder::reply(Payload payload) const {

@@ -81,6 +81,10 @@ public:
   void leave(std::function<void()> done);
   void respond(const PeerId& peer, const std::string& request_id, std::optional<Payload> reply,
                std::string error);
+  /// PeerHandshake, on the loop: one `@_hsdata` message / the end of the application step.
+  void handshake_send(const PeerHandshake::State& step, Payload payload,
+                      std::optional<std::string> metadata_json);
+  void handshake_end(const PeerHandshake::State& step, bool ok, std::string reason);
   /// Complete messages of an action registered late (§8.6).
   void deliver_queued(const std::shared_ptr<ActionImpl>& action);
 
@@ -88,7 +92,7 @@ public:
   std::function<void(const PeerId&)> on_peer_join;
   std::function<void(const PeerId&)> on_peer_leave;
   std::function<void(const JoinError&)> on_join_error;
-  std::function<bool(const PeerId&)> admit;
+  std::function<void(PeerHandshake)> handshake_handler; ///< the application step (§10)
   std::function<void(const std::string&, Payload, const MessageInfo&)> on_unhandled;
   [[nodiscard]] std::vector<PeerId> active_peers() const;
   [[nodiscard]] std::vector<Room::RelayInfo> relay_statuses() const;
@@ -97,6 +101,8 @@ private:
   struct PeerState {
     std::shared_ptr<PeerLink> link;
     std::unique_ptr<room::Handshake> handshake;
+    std::uint64_t handshake_generation = 0;
+    std::shared_ptr<PeerHandshake::State> user_step; // while the application step runs
     std::unique_ptr<boost::asio::steady_timer> handshake_timer;
     bool active = false;
     std::deque<std::pair<
@@ -133,6 +139,8 @@ private:
   // membership
   void drive_handshake(const PeerId& peer);
   void arm_handshake_timer(const PeerId& peer);
+  void start_user_step(const PeerId& peer, PeerState& state);
+  PeerState* step_owner(const PeerHandshake::State& step);
   void activate(const PeerId& peer);
   void remove_peer(const PeerId& peer, std::string_view why, bool notify_session);
   void fail_peer_operations(const PeerId& peer, error_code ec);

@@ -1,5 +1,6 @@
 // RoomImpl: membership (the §10 handshake per peer) and the receive path (§8.5–§8.6, §9, §11).
 #include "api/app_session.hpp"
+#include "api/peer_handshake_state.hpp"
 #include "api/room_impl.hpp"
 #include "api/runtime_impl.hpp"
 #include "api/tuning.hpp"
@@ -43,8 +44,10 @@ void RoomImpl::attach_peer(const PeerId& peer, const std::shared_ptr<PeerLink>& 
   hc.app_id = config_.app_id;
   hc.room_id = room_id_;
   hc.timeout = config_.handshake_timeout;
-  hc.user_step = static_cast<bool>(admit);
+  hc.user_step = static_cast<bool>(handshake_handler);
   state.handshake = std::make_unique<room::Handshake>(std::move(hc), runtime_->rng(), Clock::now());
+  ++state.handshake_generation;
+  state.user_step.reset();
   POSTHORN_LOG(Debug, "room", "handshake with {} started", redact(peer));
   drive_handshake(peer);
 }
@@ -70,12 +73,16 @@ void RoomImpl::drive_handshake(const PeerId& peer) {
     std::visit(overloaded{
                    [&](room::HandshakeActive&) { activated = true; },
                    [&](room::HandshakeFailed& e) { failure = e.reason; },
-                   [&](room::UserStepStarted&) {
-                     const bool ok = !admit || admit(peer);
-                     hs.user_step_done(Clock::now(), ok,
-                                       ok ? std::string() : "refused by on_peer_handshake");
+                   [&](room::UserStepStarted&) { start_user_step(peer, it->second); },
+                   [&](room::UserData& d) {
+                     auto& step = it->second.user_step;
+                     if (!step) return;
+                     Payload payload = make_payload(to_public(d.kind), std::move(d.data));
+                     if (step->on_receive)
+                       step->on_receive(std::move(payload), std::move(d.metadata_json));
+                     else
+                       step->early.emplace_back(std::move(payload), std::move(d.metadata_json));
                    },
-                   [&](auto&) {},
                },
                *event);
   }
@@ -91,6 +98,54 @@ void RoomImpl::drive_handshake(const PeerId& peer) {
   // More output may have been produced by user_step_done.
   if (hs.has_pending_output()) return drive_handshake(peer);
   arm_handshake_timer(peer);
+}
+
+void RoomImpl::start_user_step(const PeerId& peer, PeerState& state) {
+  auto step = std::make_shared<PeerHandshake::State>();
+  step->room = weak_from_this();
+  step->peer = peer;
+  step->initiator = state.handshake->is_initiator();
+  step->generation = state.handshake_generation;
+  step->executor = executor();
+  state.user_step = step;
+  if (handshake_handler) {
+    handshake_handler(PeerHandshake(step));
+  } else {
+    // The handler was removed after this handshake began: nothing to ask, admit.
+    step->ended = true;
+    boost::asio::post(executor(), [self = weak_from_this(), step] {
+      if (auto room = self.lock()) room->handshake_end(*step, true, {});
+    });
+  }
+}
+
+/// The PeerState whose current handshake `step` belongs to, or nullptr if it ended or was
+/// replaced.
+RoomImpl::PeerState* RoomImpl::step_owner(const PeerHandshake::State& step) {
+  auto it = peers_.find(step.peer);
+  if (left_ || it == peers_.end() || !it->second.handshake ||
+      it->second.handshake_generation != step.generation)
+    return nullptr;
+  return &it->second;
+}
+
+void RoomImpl::handshake_send(const PeerHandshake::State& step, Payload payload,
+                              std::optional<std::string> metadata_json) {
+  auto* state = step_owner(step);
+  if (!state) return;
+  const auto kind = static_cast<room::PayloadKind>(payload.kind());
+  state->handshake->send_user_data(kind, std::move(payload).release(), std::move(metadata_json));
+  drive_handshake(step.peer);
+}
+
+void RoomImpl::handshake_end(const PeerHandshake::State& step, bool ok, std::string reason) {
+  auto* state = step_owner(step);
+  if (!state) return;
+  state->user_step.reset();
+  // As Trystero words it (handshake.ts): "handshake failed: <reason>" unless it says so itself.
+  if (!ok && !reason.starts_with("handshake ")) reason = "handshake failed: " + reason;
+  state->handshake->user_step_done(Clock::now(), ok, std::move(reason));
+  drive_handshake(step.peer);
 }
 
 void RoomImpl::arm_handshake_timer(const PeerId& peer) {

@@ -30,6 +30,7 @@ struct PeerOptions {
   std::string app, room, password, strategy = "mqtt";
   std::vector<std::string> relays, serve, actions, bind, stun;
   std::string turn, turn_user, turn_pass;
+  std::string handshake_secret; // --handshake: the application step of docs/cli-peer.md
   bool passive = false, progress = false;
   std::string log_level = "warn";
 };
@@ -121,6 +122,7 @@ public:
     room_->on_join_error([this](const JoinError& e) {
       emit({{"event", "join-error"}, {"peer", e.peer}, {"error", e.message}});
     });
+    if (!options_.handshake_secret.empty()) run_handshake_step();
     room_->on_unhandled_message([this](const std::string& action, Payload payload,
                                        const MessageInfo& info) {
       // Not registered with --action: it arrived whole; report it and register the name so
@@ -148,6 +150,34 @@ public:
     runtime_.run();
     stdin_.stop();
     return exit_code_;
+  }
+
+  // --handshake SECRET (docs/cli-peer.md): the initiator sends {"challenge":"posthorn-peer"} and
+  // admits the peer if it answers {"response":SECRET}; the other side checks the challenge and
+  // answers. Trystero's README example of onPeerHandshake, so a Trystero peer can do the same.
+  void run_handshake_step() {
+    room_->on_peer_handshake([secret = options_.handshake_secret](PeerHandshake h) {
+      h.on_receive([h, secret](Payload p, std::optional<std::string>) {
+        const auto data = json::parse(p.bytes(), nullptr, false);
+        const auto field = [&](const char* key) {
+          return data.is_object() && data.contains(key) && data[key].is_string()
+                     ? data[key].get<std::string>()
+                     : std::string();
+        };
+        if (h.is_initiator()) {
+          if (field("response") == secret)
+            h.admit();
+          else
+            h.reject("handshake rejected");
+        } else if (field("challenge") == "posthorn-peer") {
+          h.send(Payload::json(json{{"response", secret}}.dump()));
+          h.admit();
+        } else {
+          h.reject("handshake rejected");
+        }
+      });
+      if (h.is_initiator()) h.send(Payload::json(R"({"challenge":"posthorn-peer"})"));
+    });
   }
 
   void emit(const json& event) {
@@ -366,6 +396,8 @@ int run_peer(int argc, char** argv) {
   app.add_option("--turn", o.turn, "TURN server URL");
   app.add_option("--turn-user", o.turn_user, "TURN user name");
   app.add_option("--turn-pass", o.turn_pass, "TURN password");
+  app.add_option("--handshake", o.handshake_secret,
+                 "SECRET: an application handshake step before peers join (docs/cli-peer.md)");
   app.add_option("--log-level", o.log_level, "error|warn|info|debug");
   CLI11_PARSE(app, argc, argv);
   set_log_level(parse_log_level(o.log_level));

@@ -186,6 +186,53 @@ TEST_F(RoomOverMqtt, AnActionThatStreamsAlsoServesRequests) {
   EXPECT_EQ(got.get(), "plain");
 }
 
+// The application step of the handshake (PeerHandshake, spec §10): the initiator knocks with
+// metadata, the other side answers and admits, the initiator admits on the answer. Both join.
+TEST_F(RoomOverMqtt, AnApplicationHandshakeExchangesMessagesBeforeTheJoin) {
+  Runtime rt_a(loopback()), rt_b(loopback());
+  auto room_a = join_room(rt_a, config("pw"), "door");
+  auto room_b = join_room(rt_b, config("pw"), "door");
+  std::promise<std::string> seen_by_responder;
+  auto step = [&](PeerHandshake h) {
+    h.on_receive([h, &seen_by_responder](Payload p, std::optional<std::string> metadata) {
+      if (h.is_initiator()) {
+        if (p.text() == "come in")
+          h.admit();
+        else
+          h.reject("wrong answer");
+      } else {
+        seen_by_responder.set_value(std::string(p.text()) + " " + metadata.value_or("(none)"));
+        h.send(Payload::text("come in"));
+        h.admit();
+      }
+    });
+    if (h.is_initiator()) h.send(Payload::text("knock"), R"({"who":"a friend"})");
+  };
+  room_a.on_peer_handshake(step);
+  room_b.on_peer_handshake(step);
+  Observer obs_a(room_a), obs_b(room_b);
+  EXPECT_EQ(obs_a.wait("join:"), "join:" + rt_b.self_id());
+  EXPECT_EQ(obs_b.wait("join:"), "join:" + rt_a.self_id());
+  EXPECT_EQ(seen_by_responder.get_future().get(), R"(knock {"who":"a friend"})");
+}
+
+// A rejection keeps the peer out: the rejecting side reports "handshake failed: <reason>"; the
+// other side admitted, never hears the other @_hsready, and times out.
+TEST_F(RoomOverMqtt, ARejectedApplicationHandshakeIsAJoinErrorOnBothSides) {
+  Runtime rt_a(loopback()), rt_b(loopback());
+  RoomConfig short_wait = config();
+  short_wait.handshake_timeout = 2s;
+  auto room_a = join_room(rt_a, short_wait, "door");
+  auto room_b = join_room(rt_b, short_wait, "door");
+  room_a.on_peer_handshake([](PeerHandshake h) { h.reject("go away"); });
+  room_b.on_peer_handshake([](PeerHandshake h) { h.admit(); });
+  Observer obs_a(room_a), obs_b(room_b);
+  EXPECT_EQ(obs_a.wait("join-error:"), "join-error:handshake failed: go away");
+  EXPECT_EQ(obs_b.wait("join-error:"), "join-error:handshake timed out after 2000ms");
+  EXPECT_TRUE(room_a.peers().empty());
+  EXPECT_TRUE(room_b.peers().empty());
+}
+
 TEST_F(RoomOverMqtt, AWrongPasswordIsAJoinErrorNotAJoin) {
   Runtime rt_a(loopback()), rt_b(loopback());
   auto room_a = join_room(rt_a, config("right"), "vault");

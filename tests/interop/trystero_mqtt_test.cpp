@@ -519,6 +519,57 @@ TEST_P(TrysteroMqtt, WrongPasswordIsAJoinErrorAndNoJoin) {
   }
 }
 
+// The application step of the handshake (Trystero's onPeerHandshake, spec §10), after the
+// password step: `--handshake SECRET` on both sides runs the README's challenge/response over
+// `@_hsdata` (docs/cli-peer.md). The lower id is the initiator; both orders run.
+TEST_P(TrysteroMqtt, ApplicationHandshakeAdmitsAfterThePasswordStep) {
+  for (auto [hint_a, hint_b] : {std::pair{"low", "high"}, std::pair{"high", "low"}}) {
+    SCOPED_TRACE(std::string("A's id hint ") + hint_a);
+    const std::string room = room_ + "-" + hint_a;
+    const std::vector<std::string> step = {"--handshake", "open sesame"};
+    PeerProcess& a = start(GetParam().first, std::string("A-") + hint_a,
+                           {.extra = step, .password = "pw", .room = room, .id_hint = hint_a});
+    PeerProcess& b = start(GetParam().second, std::string("B-") + hint_b,
+                           {.extra = step, .password = "pw", .room = room, .id_hint = hint_b});
+    expect_id_order(a, b, hint_a);
+    await_join(a, b);
+    send_and_check(a, b, {{"action", "after"}, {"kind", "text"}, {"data", "admitted"}});
+    send_and_check(b, a, {{"action", "after"}, {"kind", "text"}, {"data", "admitted too"}});
+  }
+}
+
+// Different secrets: the initiator rejects the answer ("handshake rejected"); the other side
+// admitted, sent its @_hsready and waits for one that never comes, so its handshake times out.
+// Nobody joins.
+TEST_P(TrysteroMqtt, ApplicationHandshakeWithTheWrongSecretIsAJoinError) {
+  for (auto [hint_a, hint_b] : {std::pair{"low", "high"}, std::pair{"high", "low"}}) {
+    SCOPED_TRACE(std::string("A's id hint ") + hint_a);
+    const std::string room = room_ + "-" + hint_a;
+    PeerProcess& a = start(GetParam().first, std::string("A-") + hint_a,
+                           {.extra = {"--handshake", "one"}, .room = room, .id_hint = hint_a});
+    PeerProcess& b = start(GetParam().second, std::string("B-") + hint_b,
+                           {.extra = {"--handshake", "two"}, .room = room, .id_hint = hint_b});
+    expect_id_order(a, b, hint_a);
+    PeerProcess& initiator = a.self_id() < b.self_id() ? a : b;
+    PeerProcess& other = &initiator == &a ? b : a;
+    // A loaded machine can add an earlier "could not connect" join-error (Trystero's own
+    // connection timer) before the handshake's: look for the handshake's.
+    const auto join_error_with = [](const std::string& from, const std::string& text) {
+      return [from, text](const json& e) {
+        return is_event_from("join-error", from)(e) &&
+               field(e, "error").find(text) != std::string::npos;
+      };
+    };
+    initiator.wait_for(join_error_with(other.self_id(), "handshake rejected"), kTimeout,
+                       "join-error 'handshake rejected' of the initiator");
+    other.wait_for(join_error_with(initiator.self_id(), "timed out"), kTimeout,
+                   "join-error 'timed out' of the other side");
+    for (PeerProcess* p : {&a, &b})
+      for (const auto& e : p->history())
+        EXPECT_NE(field(e, "event"), "join") << p->name() << " joined despite the wrong secret";
+  }
+}
+
 TEST_P(TrysteroMqtt, PassiveFirstImplMeetsActivePeer) {
   passive_scenario(GetParam().first, GetParam().second);
 }

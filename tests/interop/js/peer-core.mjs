@@ -220,6 +220,7 @@ export const parseArgs = (argv) => {
       case '--app': o.app = need(i, a); i++; break;
       case '--room': o.room = need(i, a); i++; break;
       case '--password': o.password = need(i, a); i++; break;
+      case '--handshake': o.handshake = need(i, a); i++; break; // docs/cli-peer.md, --handshake
       case '--strategy': o.strategy = need(i, a); i++; break;
       case '--relay': o.relays.push(need(i, a)); i++; break;
       case '--passive': o.passive = true; break;
@@ -355,8 +356,25 @@ export const startPeer = ({ joinRoom, selfId, RTCPeerConnection: BasePC, opts, e
       ? { rtcConfig: { iceServers: [...opts.stun.map((s) => ({ urls: `stun:${s}` })), ...opts.turn] } }
       : {}),
   };
+  // --handshake SECRET: the application step of `posthorn peer --handshake` (Trystero's README
+  // example): the initiator challenges, the other side answers with the secret.
+  const onPeerHandshake =
+    opts.handshake === undefined
+      ? undefined
+      : async (_peer, send, receive, isInitiator) => {
+          if (isInitiator) {
+            await send({ challenge: 'posthorn-peer' });
+            const { data } = await receive();
+            if (data?.response !== opts.handshake) throw new Error('handshake rejected');
+          } else {
+            const { data } = await receive();
+            if (data?.challenge !== 'posthorn-peer') throw new Error('handshake rejected');
+            await send({ response: opts.handshake });
+          }
+        };
   room = joinRoom(config, opts.room, {
     onJoinError: ({ peerId, error }) => out({ event: 'join-error', peer: peerId ?? '', error: stripLib(String(error)) }),
+    ...(onPeerHandshake ? { onPeerHandshake } : {}),
   });
   for (const type of Object.keys(opts.serve)) ensureAction(type, 'request');
   for (const type of opts.actions) if (!actions.has(type)) ensureAction(type, 'message');
