@@ -21,12 +21,27 @@ namespace detail {
 class RuntimeImpl;
 }
 
+/// A TURN server (RFC 8656) with long-term credentials, as in W3C RTCIceServer.
+struct TurnServer {
+  /// "turn:host[:port][?transport=udp|tcp]" (RFC 7065; port 3478, UDP by default). TURN over
+  /// TCP serves networks that block UDP.
+  std::string url;
+  std::string username;
+  std::string credential;
+};
+
 struct RuntimeOptions {
   /// Local IP addresses to bind the shared UDP sockets to. Empty: every address of every up
   /// interface (loopback too), like a browser.
   std::vector<std::string> bind_addresses;
   /// STUN servers as "host:port" (numeric IPv4/IPv6). Empty: none (host candidates only).
   std::vector<std::string> stun_servers;
+  /// TURN servers for relayed candidates, used by every peer connection. A server that refuses
+  /// the credentials or cannot be reached costs only its candidates (logged), as in browsers.
+  std::vector<TurnServer> turn_servers;
+  /// Relayed candidates only (W3C iceTransportPolicy "relay"): peers never learn this host's
+  /// addresses. Needs at least one TURN server.
+  bool relay_only = false;
   /// Run the loop on a thread owned by the runtime. If false, call run().
   bool own_thread = true;
 };

@@ -43,6 +43,7 @@ result<std::string> PeerLink::create_offer() {
     auto offer = pc.create_offer();
     if (!offer) return offer.error();
     if (auto r = pc.set_local_description(now, *offer); !r) return r.error();
+    if (!held_candidates_) held_candidates_.emplace();
     return description_with_candidates(pc);
   });
 }
@@ -76,10 +77,24 @@ std::string PeerLink::description_with_candidates(const rtc::PeerConnection& pc)
   return local->sdp;
 }
 
+// Candidates gathered after our offer (relayed ones, always, when TURN is slower than the offer)
+// are held until the answer: the answer proves the peer applied our offer, so a candidate can no
+// longer land in the window where Trystero-in-Node's libdatachannel refuses it (see above). They
+// could not be used earlier anyway: checks need the answer's credentials on our side.
 result<void> PeerLink::apply_answer(std::string_view answer_sdp) {
-  return driver_->with([&](rtc::PeerConnection& pc, TimePoint now) -> result<void> {
+  auto applied = driver_->with([&](rtc::PeerConnection& pc, TimePoint now) -> result<void> {
     return pc.set_remote_description(now, {rtc::DescriptionType::Answer, std::string(answer_sdp)});
   });
+  if (applied) release_held_candidates();
+  return applied;
+}
+
+void PeerLink::release_held_candidates() {
+  if (!held_candidates_) return;
+  auto held = std::move(*held_candidates_);
+  held_candidates_.reset();
+  for (const auto& c : held)
+    if (!closed_ && callbacks_.on_local_candidate) callbacks_.on_local_candidate(c);
 }
 
 void PeerLink::add_remote_candidate(const signal::CandidateInit& candidate) {
@@ -219,6 +234,10 @@ void PeerLink::on_event(rtc::Event& event) {
                    init.sdp_mline_index = 0;
                    if (e.candidate.empty()) return; // end-of-candidates: JS never sends it on MQTT
                    if (in_description_.count(e.candidate)) return; // already in the SDP
+                   if (held_candidates_) {
+                     held_candidates_->push_back(std::move(init));
+                     return;
+                   }
                    callbacks_.on_local_candidate(init);
                  },
                  [&](rtc::event::DataChannelOpen& e) {

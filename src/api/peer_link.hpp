@@ -87,10 +87,14 @@ private:
   std::unique_ptr<runtime::PeerDriver> driver_;
   LinkCallbacks callbacks_;
   std::string description_with_candidates(const rtc::PeerConnection& pc);
+  void release_held_candidates();
 
   std::optional<rtc::ChannelId> channel_;
   /// Candidates sent inside our offer/answer, not trickled again.
   std::set<std::string> in_description_;
+  /// As offerer: candidates gathered after the offer wait here until the answer arrives (see
+  /// apply_answer); nullopt once they flow freely.
+  std::optional<std::vector<signal::CandidateInit>> held_candidates_;
   bool open_ = false;
   bool closed_ = false;
   bool pumping_ = false;

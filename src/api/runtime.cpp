@@ -4,6 +4,7 @@
 #include "api/tuning.hpp"
 #include "dtls/certificate.hpp"
 #include "runtime/interfaces.hpp"
+#include "runtime/server_url.hpp"
 #include "signal/trystero_ids.hpp"
 #include "strategy/mqtt_strategy.hpp"
 
@@ -30,6 +31,25 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options) : options_(std::move(options)) 
       throw std::invalid_argument("posthorn: STUN server '" + server +
                                   "' is not a numeric host:port");
     base_config_.stun_servers.push_back(*address);
+  }
+  for (const auto& server : options_.turn_servers) {
+    auto url = runtime::resolve_turn_url(server.url);
+    if (!url)
+      throw std::invalid_argument("posthorn: TURN server '" + server.url + "': " + url.error());
+    if (server.username.empty())
+      throw std::invalid_argument("posthorn: TURN server '" + server.url +
+                                  "' needs a username and credential (long-term credentials)");
+    ice::TurnServerConfig turn;
+    turn.server = (*url).server;
+    turn.transport = (*url).transport;
+    turn.username = server.username;
+    turn.password = server.credential;
+    base_config_.turn_servers.push_back(std::move(turn));
+  }
+  if (options_.relay_only) {
+    if (base_config_.turn_servers.empty())
+      throw std::invalid_argument("posthorn: relay_only needs at least one TURN server");
+    base_config_.ice_transport_policy = ice::IceTransportPolicy::Relay;
   }
   for (const auto& text : options_.bind_addresses) {
     auto ip = IpAddress::parse(text);

@@ -3,13 +3,13 @@
 #include "cli/commands.hpp"
 #include "cli/json_lines.hpp"
 #include "cli/line_writer.hpp"
-#include "cli/stun_url.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "core/overloaded.hpp"
 #include "dtls/certificate.hpp"
 #include "runtime/interfaces.hpp"
 #include "runtime/peer_driver.hpp"
+#include "runtime/server_url.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -79,12 +79,12 @@ public:
     }
     rtc::Configuration config;
     for (const auto& url : options_.stun) {
-      auto server = resolve_stun_url(url);
+      auto server = runtime::resolve_stun_url(url);
       if (!server) return fail("cannot use STUN server '" + url + "': " + server.error());
       config.stun_servers.push_back(*server);
     }
     for (const auto& url : options_.turn) {
-      auto server = resolve_turn_url(url);
+      auto server = runtime::resolve_turn_url(url);
       if (!server) return fail("cannot use TURN server '" + url + "': " + server.error());
       if (options_.turn_user.empty())
         return fail("--turn needs --turn-user and --turn-pass (long-term credentials)");

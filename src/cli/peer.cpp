@@ -29,7 +29,9 @@ constexpr std::size_t kMaxPrintedPayload = 64 * 1024;
 struct PeerOptions {
   std::string app, room, password, strategy = "mqtt";
   std::vector<std::string> relays, serve, actions, bind, stun;
-  std::string turn, turn_user, turn_pass;
+  std::vector<std::string> turn;
+  std::string turn_user, turn_pass;
+  bool relay_only = false;
   std::string handshake_secret; // --handshake: the application step of docs/cli-peer.md
   bool passive = false, progress = false;
   std::string log_level = "warn";
@@ -95,12 +97,18 @@ private:
   bool too_big_ = false;
 };
 
+RuntimeOptions runtime_options(const PeerOptions& o) {
+  RuntimeOptions r{.bind_addresses = o.bind, .stun_servers = o.stun, .own_thread = false};
+  for (const auto& url : o.turn)
+    r.turn_servers.push_back({url, o.turn_user, o.turn_pass});
+  r.relay_only = o.relay_only;
+  return r;
+}
+
 class ScriptedPeer {
 public:
   ScriptedPeer(PeerOptions options)
-      : options_(std::move(options)),
-        runtime_(RuntimeOptions{
-            .bind_addresses = options_.bind, .stun_servers = options_.stun, .own_thread = false}),
+      : options_(std::move(options)), runtime_(runtime_options(options_)),
         io_(static_cast<boost::asio::io_context&>(runtime_.get_executor().context())),
         stdin_(
             io_, [this](std::string line) { on_line(line); }, [this] { on_command_leave(); }) {}
@@ -393,7 +401,8 @@ int run_peer(int argc, char** argv) {
   app.add_option("--action", o.actions, "register ACTION for streamed receiving (repeatable)");
   app.add_option("--bind", o.bind, "local IP to use for peer connections (repeatable)");
   app.add_option("--stun", o.stun, "STUN server host:port (repeatable)");
-  app.add_option("--turn", o.turn, "TURN server URL");
+  app.add_option("--turn", o.turn, "TURN server turn:host[:port][?transport=udp|tcp] (repeatable)");
+  app.add_flag("--relay-only", o.relay_only, "relayed candidates only (needs --turn)");
   app.add_option("--turn-user", o.turn_user, "TURN user name");
   app.add_option("--turn-pass", o.turn_pass, "TURN password");
   app.add_option("--handshake", o.handshake_secret,
@@ -401,11 +410,6 @@ int run_peer(int argc, char** argv) {
   app.add_option("--log-level", o.log_level, "error|warn|info|debug");
   CLI11_PARSE(app, argc, argv);
   set_log_level(parse_log_level(o.log_level));
-  if (!o.turn.empty()) {
-    std::fprintf(stdout,
-                 "{\"event\":\"error\",\"error\":\"TURN is not implemented yet (issue #3)\"}\n");
-    return 2;
-  }
   try {
     ScriptedPeer peer(std::move(o));
     return peer.run();

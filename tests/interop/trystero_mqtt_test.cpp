@@ -4,6 +4,7 @@
 // Each test gets its own broker, app id and room. Run one cell with e.g.
 //   interop_tests --gtest_filter='*/TrysteroNodeWithTrysteroChromium'
 #include "core/crypto.hpp"
+#include "coturn_server.hpp"
 #include "mosquitto_fixture.hpp"
 #include "support/peer_process.hpp"
 
@@ -568,6 +569,23 @@ TEST_P(TrysteroMqtt, ApplicationHandshakeWithTheWrongSecretIsAJoinError) {
       for (const auto& e : p->history())
         EXPECT_NE(field(e, "event"), "join") << p->name() << " joined despite the wrong secret";
   }
+}
+
+// Both peers relay-only through a real coturn on loopback (`--turn … --relay-only`; Trystero's
+// rtcConfig iceTransportPolicy "relay"): the room works with no direct path at all.
+TEST_P(TrysteroMqtt, RelayOnlyThroughCoturn) {
+  if (!CoturnServer::available()) GTEST_SKIP() << CoturnServer::skip_reason();
+  CoturnServer turn;
+  const std::vector<std::string> relay = {"--turn",      "turn:" + turn.address().to_string(),
+                                          "--turn-user", turn.user(),
+                                          "--turn-pass", turn.password(),
+                                          "--relay-only"};
+  PeerProcess& a = start(GetParam().first, "A", {.extra = relay});
+  PeerProcess& b = start(GetParam().second, "B", {.extra = relay});
+  await_join(a, b);
+  send_and_check(a, b, {{"action", "relayed"}, {"kind", "text"}, {"data", "via coturn"}});
+  send_and_check(b, a,
+                 {{"action", "relayed"}, {"kind", "binary"}, {"data", random_base64(100000, 3)}});
 }
 
 TEST_P(TrysteroMqtt, PassiveFirstImplMeetsActivePeer) {

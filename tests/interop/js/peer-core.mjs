@@ -235,6 +235,7 @@ export const parseArgs = (argv) => {
       case '--turn': o.turn.push({ urls: need(i, a) }); i++; break;
       case '--turn-user': o.turnUser = need(i, a); i++; break;
       case '--turn-pass': o.turnPass = need(i, a); i++; break;
+      case '--relay-only': o.relayOnly = true; break; // W3C iceTransportPolicy 'relay'
       case '--serve': {
         const v = need(i, a);
         i++;
@@ -252,6 +253,7 @@ export const parseArgs = (argv) => {
   if (o.strategy !== 'mqtt') throw new Error(`--strategy ${o.strategy ?? '(missing)'}: only mqtt is supported`);
   if (!o.relays.length) throw new Error('at least one --relay is required');
   if (o.runtime !== 'node' && o.runtime !== 'chromium') throw new Error(`unknown runtime ${o.runtime}`);
+  if (o.relayOnly && !o.turn.length) throw new Error('--relay-only needs a --turn server');
   for (const t of o.turn) {
     if (o.turnUser !== undefined) t.username = o.turnUser;
     if (o.turnPass !== undefined) t.credential = o.turnPass;
@@ -352,8 +354,13 @@ export const startPeer = ({ joinRoom, selfId, RTCPeerConnection: BasePC, opts, e
     ...(opts.turn.length ? { turnConfig: opts.turn } : {}),
     // --stun replaces Trystero's default STUN list (public servers, unreachable offline).
     // rtcConfig.iceServers would replace turnConfig too, so the TURN entries go in again.
-    ...(opts.stun.length
-      ? { rtcConfig: { iceServers: [...opts.stun.map((s) => ({ urls: `stun:${s}` })), ...opts.turn] } }
+    ...(opts.stun.length || opts.relayOnly
+      ? {
+          rtcConfig: {
+            iceServers: [...opts.stun.map((s) => ({ urls: `stun:${s}` })), ...opts.turn],
+            ...(opts.relayOnly ? { iceTransportPolicy: 'relay' } : {}),
+          },
+        }
       : {}),
   };
   // --handshake SECRET: the application step of `posthorn peer --handshake` (Trystero's README

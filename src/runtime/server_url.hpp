@@ -9,7 +9,7 @@
 #include <string_view>
 #include <variant>
 
-namespace posthorn::cli {
+namespace posthorn::runtime {
 
 /// Parses and resolves (getaddrinfo, at startup only). The error is a human sentence.
 struct StunUrlResult {
@@ -34,4 +34,4 @@ struct TurnUrlResult {
 /// (TURN over TLS) is refused with an explanation.
 TurnUrlResult resolve_turn_url(std::string_view url);
 
-} // namespace posthorn::cli
+} // namespace posthorn::runtime

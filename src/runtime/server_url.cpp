@@ -1,4 +1,4 @@
-#include "cli/stun_url.hpp"
+#include "runtime/server_url.hpp"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -7,7 +7,7 @@
 #include <charconv>
 #include <cstring>
 
-namespace posthorn::cli {
+namespace posthorn::runtime {
 namespace {
 
 constexpr std::uint16_t kDefaultPort = 3478; // RFC 7064 §3.1 / RFC 7065 §3.1
@@ -96,4 +96,4 @@ TurnUrlResult resolve_turn_url(std::string_view url) {
   return {out};
 }
 
-} // namespace posthorn::cli
+} // namespace posthorn::runtime
