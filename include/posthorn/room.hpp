@@ -71,6 +71,15 @@ struct JoinError {
   std::string message; ///< e.g. "incorrect password for overlapping room"
 };
 
+/// Something went wrong in a room that is not about joining: an incoming message was dropped
+/// (over a receive limit, or malformed on the way), so the application learns of the loss.
+struct RoomError {
+  PeerId peer;        ///< the sender, when the error is about one peer's message
+  std::string action; ///< the action type concerned, when known
+  std::string
+      message; ///< e.g. "dropped an incoming 'file' message: message exceeds 33554432 bytes"
+};
+
 struct MessageInfo {
   PeerId peer;
   std::optional<std::string> metadata; ///< JSON text
@@ -227,6 +236,8 @@ public:
   void on_peer_join(std::function<void(const PeerId&)> handler);
   void on_peer_leave(std::function<void(const PeerId&)> handler);
   void on_join_error(std::function<void(const JoinError&)> handler);
+  /// Errors after joining (see RoomError). Without a handler they are logged at warn level.
+  void on_error(std::function<void(const RoomError&)> handler);
   /// Messages on actions this room never made (by name); without this handler they are kept
   /// (a bounded number) until make_action registers their name (spec §8.6). For generic tools.
   void on_unhandled_message(

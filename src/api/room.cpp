@@ -95,6 +95,11 @@ void Room::on_join_error(std::function<void(const JoinError&)> handler) {
     impl->on_join_error = std::move(h);
   });
 }
+void Room::on_error(std::function<void(const RoomError&)> handler) {
+  boost::asio::post(executor(), [impl = impl_, h = std::move(handler)]() mutable {
+    impl->on_error = std::move(h);
+  });
+}
 void Room::on_unhandled_message(
     std::function<void(const std::string&, Payload, const MessageInfo&)> handler) {
   boost::asio::post(executor(), [impl = impl_, h = std::move(handler)]() mutable {

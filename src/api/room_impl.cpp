@@ -233,6 +233,13 @@ void RoomImpl::report_join_error(const PeerId& peer, std::string message) {
   if (on_join_error) on_join_error(JoinError{peer, std::move(message)});
 }
 
+void RoomImpl::report_error(RoomError error) {
+  if (on_error)
+    on_error(error);
+  else
+    POSTHORN_LOG(Warn, "room", "{} (no on_error handler)", error.message);
+}
+
 std::vector<PeerId> RoomImpl::active_peers() const {
   std::lock_guard lock(snapshot_mutex_);
   return active_snapshot_;

@@ -92,6 +92,7 @@ public:
   std::function<void(const PeerId&)> on_peer_join;
   std::function<void(const PeerId&)> on_peer_leave;
   std::function<void(const JoinError&)> on_join_error;
+  std::function<void(const RoomError&)> on_error;
   std::function<void(PeerHandshake)> handshake_handler; ///< the application step (§10)
   std::function<void(const std::string&, Payload, const MessageInfo&)> on_unhandled;
   [[nodiscard]] std::vector<PeerId> active_peers() const;
@@ -170,6 +171,7 @@ private:
                      std::optional<std::string> metadata = std::nullopt);
 
   void report_join_error(const PeerId& peer, std::string message);
+  void report_error(RoomError error);
 
   std::shared_ptr<RuntimeImpl> runtime_;
   RoomConfig config_;

@@ -272,7 +272,7 @@ void RoomImpl::drain_reassembler() {
                                   std::move(done.metadata));
             },
             [&](room::Dropped& e) {
-              POSTHORN_LOG(Warn, "room", "dropped an incoming '{}' message from {}: {}", e.type,
+              POSTHORN_LOG(Debug, "room", "dropped an incoming '{}' message from {}: {}", e.type,
                            redact(e.peer), e.reason);
               for (auto s = streams_.begin(); s != streams_.end();) {
                 if (std::get<0>(s->first) == e.peer && std::get<1>(s->first) == e.type) {
@@ -284,8 +284,8 @@ void RoomImpl::drain_reassembler() {
               }
               // User data is never silently lost: the app hears about the drop.
               if (!e.type.empty())
-                report_join_error(e.peer,
-                                  "dropped an incoming '" + e.type + "' message: " + e.reason);
+                report_error(RoomError{
+                    e.peer, e.type, "dropped an incoming '" + e.type + "' message: " + e.reason});
             },
         },
         *event);

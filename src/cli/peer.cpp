@@ -130,6 +130,12 @@ public:
     room_->on_join_error([this](const JoinError& e) {
       emit({{"event", "join-error"}, {"peer", e.peer}, {"error", e.message}});
     });
+    room_->on_error([this](const RoomError& e) {
+      json event{{"event", "error"}, {"error", e.message}};
+      if (!e.peer.empty()) event["peer"] = e.peer;
+      if (!e.action.empty()) event["action"] = e.action;
+      emit(event);
+    });
     if (!options_.handshake_secret.empty()) run_handshake_step();
     room_->on_unhandled_message([this](const std::string& action, Payload payload,
                                        const MessageInfo& info) {

@@ -233,6 +233,39 @@ TEST_F(RoomOverMqtt, ARejectedApplicationHandshakeIsAJoinErrorOnBothSides) {
   EXPECT_TRUE(room_b.peers().empty());
 }
 
+// A message over the receiver's limit is dropped, never delivered half, and the application
+// hears about it through on_error (user data is never lost silently); the room goes on.
+TEST_F(RoomOverMqtt, AMessageOverTheReceiveLimitIsAnErrorNotASilentLoss) {
+  Runtime rt_a(loopback()), rt_b(loopback());
+  RoomConfig small = config();
+  small.receive_limits.max_message_bytes = 20000;
+  auto room_a = join_room(rt_a, config(), "limits");
+  auto room_b = join_room(rt_b, small, "limits");
+  std::promise<RoomError> error;
+  room_b.on_error([&](const RoomError& e) { error.set_value(e); });
+  std::promise<std::string> delivered;
+  room_b.make_action("big").on_message(
+      [&](Payload p, const MessageInfo&) { delivered.set_value(std::string(p.text())); });
+  Observer obs_a(room_a), obs_b(room_b);
+  obs_a.wait("join:");
+  obs_b.wait("join:");
+
+  auto big = room_a.make_action("big");
+  big.async_send(Payload::text(std::string(50000, 'x')), {}, boost::asio::use_future).get();
+  auto e = error.get_future();
+  ASSERT_EQ(e.wait_for(10s), std::future_status::ready) << "no on_error for the dropped message";
+  const RoomError got = e.get();
+  EXPECT_EQ(got.peer, rt_a.self_id());
+  EXPECT_EQ(got.action, "big");
+  EXPECT_NE(got.message.find("dropped an incoming 'big' message"), std::string::npos)
+      << got.message;
+  // The next message within the limit arrives: only the oversized one was dropped.
+  big.async_send(Payload::text("small"), {}, boost::asio::use_future).get();
+  auto d = delivered.get_future();
+  ASSERT_EQ(d.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(d.get(), "small");
+}
+
 TEST_F(RoomOverMqtt, AWrongPasswordIsAJoinErrorNotAJoin) {
   Runtime rt_a(loopback()), rt_b(loopback());
   auto room_a = join_room(rt_a, config("right"), "vault");
