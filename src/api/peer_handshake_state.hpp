@@ -28,6 +28,13 @@ struct PeerHandshake::State {
   /// Messages that arrived before on_receive was set (bounded by the handshake's own limits:
   /// the remote can only send during its step, which times out).
   std::deque<std::pair<Payload, std::optional<std::string>>> early;
+
+  /// Loop only, when the step is over: drops the receive handler. It usually holds a handle to
+  /// this very state (to answer), a cycle that would otherwise keep both alive forever.
+  void release() {
+    on_receive = nullptr;
+    early.clear();
+  }
 };
 
 } // namespace posthorn

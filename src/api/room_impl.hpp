@@ -104,6 +104,11 @@ private:
     std::unique_ptr<room::Handshake> handshake;
     std::uint64_t handshake_generation = 0;
     std::shared_ptr<PeerHandshake::State> user_step; // while the application step runs
+    PeerState() = default;
+    PeerState(PeerState&&) noexcept = default;
+    PeerState& operator=(PeerState&&) noexcept = default;
+    ~PeerState(); // releases user_step (see PeerHandshake::State::release)
+    void end_user_step();
     std::unique_ptr<boost::asio::steady_timer> handshake_timer;
     bool active = false;
     std::deque<std::pair<

@@ -47,7 +47,7 @@ void RoomImpl::attach_peer(const PeerId& peer, const std::shared_ptr<PeerLink>& 
   hc.user_step = static_cast<bool>(handshake_handler);
   state.handshake = std::make_unique<room::Handshake>(std::move(hc), runtime_->rng(), Clock::now());
   ++state.handshake_generation;
-  state.user_step.reset();
+  state.end_user_step();
   POSTHORN_LOG(Debug, "room", "handshake with {} started", redact(peer));
   drive_handshake(peer);
 }
@@ -86,6 +86,7 @@ void RoomImpl::drive_handshake(const PeerId& peer) {
                },
                *event);
   }
+  if (failure || activated) it->second.end_user_step();
   if (failure) {
     report_join_error(peer, *failure);
     remove_peer(peer, *failure, true);
@@ -98,6 +99,15 @@ void RoomImpl::drive_handshake(const PeerId& peer) {
   // More output may have been produced by user_step_done.
   if (hs.has_pending_output()) return drive_handshake(peer);
   arm_handshake_timer(peer);
+}
+
+RoomImpl::PeerState::~PeerState() {
+  end_user_step();
+}
+
+void RoomImpl::PeerState::end_user_step() {
+  if (user_step) user_step->release();
+  user_step.reset();
 }
 
 void RoomImpl::start_user_step(const PeerId& peer, PeerState& state) {
@@ -141,7 +151,7 @@ void RoomImpl::handshake_send(const PeerHandshake::State& step, Payload payload,
 void RoomImpl::handshake_end(const PeerHandshake::State& step, bool ok, std::string reason) {
   auto* state = step_owner(step);
   if (!state) return;
-  state->user_step.reset();
+  state->end_user_step();
   // As Trystero words it (handshake.ts): "handshake failed: <reason>" unless it says so itself.
   if (!ok && !reason.starts_with("handshake ")) reason = "handshake failed: " + reason;
   state->handshake->user_step_done(Clock::now(), ok, std::move(reason));
