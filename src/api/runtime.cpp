@@ -33,18 +33,10 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options) : options_(std::move(options)) 
     base_config_.stun_servers.push_back(*address);
   }
   for (const auto& server : options_.turn_servers) {
-    auto url = runtime::resolve_turn_url(server.url);
-    if (!url)
-      throw std::invalid_argument("posthorn: TURN server '" + server.url + "': " + url.error());
-    if (server.username.empty())
-      throw std::invalid_argument("posthorn: TURN server '" + server.url +
-                                  "' needs a username and credential (long-term credentials)");
-    ice::TurnServerConfig turn;
-    turn.server = (*url).server;
-    turn.transport = (*url).transport;
-    turn.username = server.username;
-    turn.password = server.credential;
-    base_config_.turn_servers.push_back(std::move(turn));
+    auto turn = runtime::turn_server_config(server.url, server.username, server.credential);
+    if (!turn)
+      throw std::invalid_argument("posthorn: TURN server '" + server.url + "': " + turn.error());
+    base_config_.turn_servers.push_back(*turn);
   }
   if (options_.relay_only) {
     if (base_config_.turn_servers.empty())

@@ -84,16 +84,9 @@ public:
       config.stun_servers.push_back(*server);
     }
     for (const auto& url : options_.turn) {
-      auto server = runtime::resolve_turn_url(url);
-      if (!server) return fail("cannot use TURN server '" + url + "': " + server.error());
-      if (options_.turn_user.empty())
-        return fail("--turn needs --turn-user and --turn-pass (long-term credentials)");
-      ice::TurnServerConfig turn;
-      turn.server = (*server).server;
-      turn.transport = (*server).transport;
-      turn.username = options_.turn_user;
-      turn.password = options_.turn_pass;
-      config.turn_servers.push_back(std::move(turn));
+      auto turn = runtime::turn_server_config(url, options_.turn_user, options_.turn_pass);
+      if (!turn) return fail("cannot use TURN server '" + url + "': " + turn.error());
+      config.turn_servers.push_back(*turn);
     }
     if (options_.relay_only) {
       if (config.turn_servers.empty()) return fail("--relay-only needs at least one --turn server");

@@ -96,4 +96,18 @@ TurnUrlResult resolve_turn_url(std::string_view url) {
   return {out};
 }
 
+TurnConfigResult turn_server_config(std::string_view url, std::string username,
+                                    std::string password) {
+  auto resolved = resolve_turn_url(url);
+  if (!resolved) return {resolved.error()};
+  if (username.empty())
+    return {std::string("a TURN server needs a username and password (long-term credentials)")};
+  ice::TurnServerConfig turn;
+  turn.server = (*resolved).server;
+  turn.transport = (*resolved).transport;
+  turn.username = std::move(username);
+  turn.password = std::move(password);
+  return {std::move(turn)};
+}
+
 } // namespace posthorn::runtime

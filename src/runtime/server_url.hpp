@@ -34,4 +34,15 @@ struct TurnUrlResult {
 /// (TURN over TLS) is refused with an explanation.
 TurnUrlResult resolve_turn_url(std::string_view url);
 
+/// A TURN server as ICE takes it: the URL resolved, with long-term credentials (RFC 8656 §9.2),
+/// which are required. The error is a human sentence.
+struct TurnConfigResult {
+  std::variant<ice::TurnServerConfig, std::string> value;
+  explicit operator bool() const { return value.index() == 0; }
+  const ice::TurnServerConfig& operator*() const { return std::get<0>(value); }
+  const std::string& error() const { return std::get<1>(value); }
+};
+TurnConfigResult turn_server_config(std::string_view url, std::string username,
+                                    std::string password);
+
 } // namespace posthorn::runtime

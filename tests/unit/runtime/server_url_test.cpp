@@ -41,5 +41,17 @@ TEST(ServerUrl, BadUrlsSayWhatIsWrong) {
   EXPECT_FALSE(resolve_turn_url("turn::3478"));
 }
 
+TEST(ServerUrl, ATurnServerForIceNeedsLongTermCredentials) {
+  auto turn = turn_server_config("turn:127.0.0.1?transport=tcp", "alice", "secret");
+  ASSERT_TRUE(turn) << turn.error();
+  EXPECT_EQ((*turn).transport, ice::TurnTransport::Tcp);
+  EXPECT_EQ((*turn).username, "alice");
+  EXPECT_EQ((*turn).password, "secret");
+  auto anonymous = turn_server_config("turn:127.0.0.1", "", "");
+  ASSERT_FALSE(anonymous);
+  EXPECT_NE(anonymous.error().find("long-term credentials"), std::string::npos);
+  EXPECT_FALSE(turn_server_config("turns:127.0.0.1", "alice", "secret"));
+}
+
 } // namespace
 } // namespace posthorn::runtime
