@@ -37,16 +37,6 @@ struct PeerOptions {
   std::string log_level = "warn";
 };
 
-std::string hex(const crypto::Sha256Digest& d) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (auto b : d) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
-
 json metadata_json(const std::optional<std::string>& text) {
   if (!text) return nullptr;
   auto parsed = json::parse(*text, nullptr, false);
@@ -211,7 +201,7 @@ public:
     event["data"] = size > kMaxPrintedPayload ? json(nullptr) : data_field(kind, kept);
     if (info.metadata) event["metadata"] = metadata_json(info.metadata);
     event["bytes"] = size;
-    event["sha256"] = hex(digest);
+    event["sha256"] = to_hex(digest);
     emit(event);
   }
 
@@ -354,7 +344,7 @@ private:
                   event["bytes"] = r.payload.size();
                   crypto::Sha256 hash;
                   hash.update(r.payload.bytes());
-                  event["sha256"] = hex(hash.finish());
+                  event["sha256"] = to_hex(hash.finish());
                 }
                 emit(event);
               }

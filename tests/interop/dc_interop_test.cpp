@@ -7,6 +7,7 @@
 //   interop_tests --gtest_filter='DcInterop/Exchange.*/Werift_PosthornOffers'
 #include "core/crypto.hpp"
 #include "coturn_server.hpp"
+#include "test_payloads.hpp"
 #include "tools/dc_pair.hpp"
 
 #include <gtest/gtest.h>
@@ -111,16 +112,6 @@ constexpr auto kConsentBound = seconds(32);
 
 // ---- helpers --------------------------------------------------------------------------------
 
-std::string hex(const crypto::Sha256Digest& d) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : d) {
-    out += digits[static_cast<std::uint8_t>(b) >> 4];
-    out += digits[static_cast<std::uint8_t>(b) & 15];
-  }
-  return out;
-}
-
 // sha256 of the first `n` bytes of the contract's source pattern (byte i is i mod 251).
 std::string pattern_sha256(std::uint64_t n) {
   Bytes block(251 * 4096);
@@ -132,15 +123,7 @@ std::string pattern_sha256(std::uint64_t n) {
     sha.update(ByteView(block.data(), k));
     done += k;
   }
-  return hex(sha.finish());
-}
-
-std::string random_base64(std::size_t size, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  Bytes b(size);
-  for (auto& x : b)
-    x = static_cast<std::uint8_t>(rng());
-  return crypto::base64_encode(b);
+  return to_hex(sha.finish());
 }
 
 std::string tail(const fs::path& file, std::size_t max_lines) {

@@ -7,6 +7,7 @@
 #include "coturn_server.hpp"
 #include "mosquitto_fixture.hpp"
 #include "support/peer_process.hpp"
+#include "support/test_payloads.hpp"
 
 #include <gtest/gtest.h>
 
@@ -71,19 +72,8 @@ constexpr std::size_t kMaxPrintedBinary = 64 * 1024;
 
 // ---- payload helpers ------------------------------------------------------------------------
 
-std::string hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (auto b : bytes) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
-
 std::string sha256_hex(ByteView bytes) {
-  return hex(crypto::sha256(bytes));
+  return to_hex(crypto::sha256(bytes));
 }
 
 // The bytes a payload command puts on the wire, as the contract's bytes/sha256 count them.
@@ -113,15 +103,7 @@ std::string write_random_file(const std::filesystem::path& path, std::size_t siz
     sha.update(ByteView(block.data(), n));
     done += n;
   }
-  return hex(sha.finish());
-}
-
-std::string random_base64(std::size_t size, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  Bytes b(size);
-  for (auto& x : b)
-    x = static_cast<std::uint8_t>(rng());
-  return crypto::base64_encode(b);
+  return to_hex(sha.finish());
 }
 
 // ---- the fixture ----------------------------------------------------------------------------
