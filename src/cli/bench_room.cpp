@@ -218,7 +218,7 @@ int run_bench_room(int argc, char** argv) {
     }
     BenchPeerConfig config{.relay_url = o.relay};
     const auto prefix = unique_prefix();
-    PeerFactory posthorn = [&] { return make_posthorn_bench_peer(config); };
+    PeerFactory posthorn = [&] { return make_posthorn_process_bench_peer(config); };
     PeerFactory trystero = [&] { return make_trystero_bench_peer(config, node, o.script); };
 
     struct PairSpec {

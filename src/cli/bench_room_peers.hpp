@@ -3,8 +3,9 @@
 // workload runs unchanged on posthorn↔posthorn, posthorn↔Trystero and Trystero↔Trystero:
 //  - PosthornBenchPeer: a posthorn::Runtime in this process (its own loop thread), through the
 //    public API only;
-//  - TrysteroBenchPeer: real Trystero 0.25.4 in a Node child process
-//    (bench/js/trystero-room-bench.mjs, JSON lines).
+//  - ProcessBenchPeer: a peer in a child process driven by JSON lines: real Trystero 0.25.4 in
+//    Node (bench/js/trystero-room-bench.mjs), or a PosthornBenchPeer in
+//    `posthorn bench room-peer`. The benchmark measures every peer in its own process.
 // Times are wall-clock milliseconds since the Unix epoch, comparable across the processes of
 // one machine.
 
@@ -47,7 +48,10 @@ struct BenchPeerConfig {
   std::string relay_url; // the broker's ws:// URL
 };
 
+/// In this process.
 std::unique_ptr<BenchPeer> make_posthorn_bench_peer(const BenchPeerConfig& config);
+/// In a `posthorn bench room-peer` child process.
+std::unique_ptr<BenchPeer> make_posthorn_process_bench_peer(const BenchPeerConfig& config);
 /// `script`: path of trystero-room-bench.mjs. Throws if node cannot be started.
 std::unique_ptr<BenchPeer> make_trystero_bench_peer(const BenchPeerConfig& config,
                                                     const std::string& node,

@@ -1,6 +1,7 @@
-// TrysteroBenchPeer: real Trystero 0.25.4 in a Node child process
-// (bench/js/trystero-room-bench.mjs), driven by JSON lines. Events are read into a backlog and
-// matched by room and action, since a process may report on one room while we wait for another.
+// ProcessBenchPeer: a bench peer in a child process, driven by the JSON-lines protocol of
+// bench/js/trystero-room-bench.mjs. Two programs speak it: real Trystero 0.25.4 in Node, and
+// `posthorn bench room-peer` (bench_room_peer.cpp). Events are read into a backlog and matched by
+// room and action, since a process may report on one room while we wait for another.
 #include "cli/bench_room_peers.hpp"
 #include "tools/child_process.hpp"
 
@@ -16,18 +17,17 @@ namespace {
 using namespace std::chrono;
 using nlohmann::json;
 
-class TrysteroBenchPeer final : public BenchPeer {
+class ProcessBenchPeer final : public BenchPeer {
 public:
-  TrysteroBenchPeer(const BenchPeerConfig& config, const std::string& node,
-                    const std::string& script)
-      : child_({node, script, "--relay", config.relay_url}) {}
+  ProcessBenchPeer(std::string name, const std::vector<std::string>& argv)
+      : name_(std::move(name)), child_(argv) {}
 
-  ~TrysteroBenchPeer() override {
-    child_.close_stdin(); // the script leaves its rooms and exits
+  ~ProcessBenchPeer() override {
+    child_.close_stdin(); // the peer leaves its rooms and exits
     if (!child_.wait(seconds(5))) child_.kill();
   }
 
-  std::string name() const override { return "trystero"; }
+  std::string name() const override { return name_; }
 
   double join(const std::string& app, const std::string& room) override {
     send({{"cmd", "join"}, {"app", app}, {"room", room}});
@@ -64,7 +64,7 @@ public:
 
   double start_flood(const std::string& room, const std::string& action, std::uint64_t count,
                      std::size_t size) override {
-    // The script reports the start time in its `flooded` line, read later by leave()/others;
+    // The peer reports the start time in its `flooded` line, read later by leave()/others;
     // the flood starts when the line is read, which is within a millisecond of now.
     send({{"cmd", "flood"}, {"room", room}, {"action", action}, {"count", count}, {"size", size}});
     return epoch_ms();
@@ -79,7 +79,7 @@ public:
 private:
   void send(const json& cmd) {
     if (!child_.write_line(cmd.dump()))
-      throw std::runtime_error("trystero bench peer: node exited (stdin closed)");
+      throw std::runtime_error(name_ + " bench peer: the process exited (stdin closed)");
   }
 
   json wait_for(const std::function<bool(const json&)>& match, milliseconds timeout,
@@ -97,19 +97,20 @@ private:
       if (left <= milliseconds(0)) break;
       auto line = child_.read_line(left);
       if (!line) {
-        if (child_.eof()) throw std::runtime_error("trystero bench peer: node exited");
+        if (child_.eof()) throw std::runtime_error(name_ + " bench peer: the process exited");
         break;
       }
       auto e = json::parse(*line, nullptr, false);
       if (e.is_discarded() || !e.is_object()) continue;
       if (e["event"] == "error")
-        throw std::runtime_error("trystero bench peer: " + e.value("error", std::string()));
+        throw std::runtime_error(name_ + " bench peer: " + e.value("error", std::string()));
       if (match(e)) return e;
       if (backlog_.size() < 1000) backlog_.push_back(std::move(e));
     }
-    throw std::runtime_error("trystero bench peer: timed out waiting for " + what);
+    throw std::runtime_error(name_ + " bench peer: timed out waiting for " + what);
   }
 
+  std::string name_;
   tools::ChildProcess child_;
   std::deque<json> backlog_;
 };
@@ -119,7 +120,14 @@ private:
 std::unique_ptr<BenchPeer> make_trystero_bench_peer(const BenchPeerConfig& config,
                                                     const std::string& node,
                                                     const std::string& script) {
-  return std::make_unique<TrysteroBenchPeer>(config, node, script);
+  return std::make_unique<ProcessBenchPeer>(
+      "trystero", std::vector<std::string>{node, script, "--relay", config.relay_url});
+}
+
+std::unique_ptr<BenchPeer> make_posthorn_process_bench_peer(const BenchPeerConfig& config) {
+  return std::make_unique<ProcessBenchPeer>(
+      "posthorn", std::vector<std::string>{tools::self_executable(), "bench", "room-peer",
+                                           "--relay", config.relay_url});
 }
 
 } // namespace posthorn::cli
