@@ -130,6 +130,7 @@ private:
     bool has_content = false;
     std::size_t accounted = 0; // bytes counted against the peer's budget
     std::uint64_t touched = 0; // for least-recently-active eviction
+    std::uint64_t chunks = 0;  // chunks accepted so far, the metadata chunk included
     Bytes data;
     std::optional<std::string> metadata;
     Utf8Decoder decoder;
@@ -147,7 +148,7 @@ private:
   void accept(Context& cx, ByteView payload);
   bool reserve(Context& cx, std::size_t bytes);
   /// Makes room in m.data for `bytes` more (growth policy, see the .cpp).
-  void grow_for(Message& m, std::size_t bytes) const;
+  void grow_for(Message& m, std::size_t bytes, std::uint8_t progress) const;
   void finish(Context& cx);
   void drop(const std::string& peer, PeerState& ps, Messages::iterator it, std::string reason,
             bool erase);

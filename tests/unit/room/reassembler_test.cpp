@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 namespace posthorn::room {
 namespace {
 
@@ -113,6 +115,29 @@ TEST(ActionWire, MultiByteCharactersMayStraddleChunks) {
   const auto complete = only<Complete>(feed(r, "p", chunks));
   ASSERT_EQ(complete.size(), 1u);
   EXPECT_EQ(text_of(complete[0].data), text);
+}
+
+// The receiver sizes its buffer from the progress byte (§8.1) once it says enough. Whatever the
+// byte says (honest, stuck at 255, stuck at 0, or jumping around), the message arrives whole.
+TEST(ActionWire, ProgressBytesOnlyGuideTheBufferSizeNeverTheContent) {
+  const Bytes payload = pattern(3 * 1024 * 1024 + 5);
+  const std::vector<std::function<std::uint8_t(std::size_t, std::uint8_t)>> rewrite = {
+      [](std::size_t, std::uint8_t honest) { return honest; },
+      [](std::size_t, std::uint8_t) { return std::uint8_t{255}; },
+      [](std::size_t, std::uint8_t) { return std::uint8_t{0}; },
+      [](std::size_t i, std::uint8_t) { return static_cast<std::uint8_t>((i * 37) % 256); },
+  };
+  for (std::size_t variant = 0; variant < rewrite.size(); ++variant) {
+    auto chunks = chunks_of("file", 7, PayloadKind::Binary, ByteView(payload), R"({"n":1})");
+    ASSERT_GT(chunks.size(), 190u);
+    for (std::size_t i = 0; i < chunks.size(); ++i)
+      chunks[i][35] = rewrite[variant](i, chunks[i][35]);
+    Reassembler r;
+    const auto complete = only<Complete>(feed(r, "p", chunks));
+    ASSERT_EQ(complete.size(), 1u) << "variant " << variant;
+    EXPECT_EQ(complete[0].data, payload) << "variant " << variant;
+    EXPECT_EQ(r.total_buffered_bytes(), 0u);
+  }
 }
 
 TEST(ActionWire, ReassemblesInterleavedNonces) {
