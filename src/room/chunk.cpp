@@ -33,8 +33,15 @@ result<ChunkHeader> decode_chunk_header(ByteView chunk) {
   ChunkHeader header;
   // §8.5.2: decode all 32 bytes first, then remove every NUL (JS: decodeBytes(...).replaceAll).
   // Decoding first matters: a NUL inside a broken multi-byte sequence ends it with U+FFFD.
-  header.type = decode_utf8_lossy(chunk.first(kMaxActionNameBytes));
-  std::erase(header.type, '\0');
+  // ASCII (every real action name seen so far) decodes to itself: that path runs per chunk.
+  const ByteView name = chunk.first(kMaxActionNameBytes);
+  if (std::all_of(name.begin(), name.end(), [](std::uint8_t b) { return b < 0x80; })) {
+    for (const std::uint8_t b : name)
+      if (b != 0) header.type.push_back(static_cast<char>(b));
+  } else {
+    header.type = decode_utf8_lossy(name);
+    std::erase(header.type, '\0');
+  }
   header.nonce = static_cast<std::uint16_t>((chunk[32] << 8) | chunk[33]);
   const std::uint8_t tag = chunk[34];
   header.last = (tag & kTagLast) != 0;
