@@ -101,9 +101,8 @@ struct SendOptions {
 };
 
 struct RequestOptions {
-  std::vector<PeerId> targets; ///< empty = every peer in the room
-  std::optional<std::string> metadata;
-  std::chrono::milliseconds timeout{0}; ///< 0 = none
+  std::optional<std::string> metadata;  ///< JSON text the handler sees in MessageInfo
+  std::chrono::milliseconds timeout{0}; ///< per target; 0 = none
 };
 
 /// One peer's answer to a request: a payload, or an error with its message.
@@ -204,16 +203,29 @@ public:
         },
         token, std::move(path), std::move(options));
   }
-  /// One Response per target (spec §11).
+  /// Asks one peer (spec §11): completes with its Response — the handler's reply or error, or
+  /// why there is none (timed out, disconnected, not in the room, the room was left).
   template <class Token>
-  auto async_request(Payload payload, RequestOptions options, Token&& token) {
+  auto async_request(Payload payload, PeerId peer, RequestOptions options, Token&& token) {
+    return boost::asio::async_initiate<Token, void(Response)>(
+        [this](auto handler, Payload p, PeerId to, RequestOptions o) {
+          start_request_one(std::move(p), std::move(to), std::move(o),
+                            detail::make_completion<Response>(std::move(handler), executor()));
+        },
+        token, std::move(payload), std::move(peer), std::move(options));
+  }
+  /// Asks several peers at once (`targets` empty = every peer in the room): completes when every
+  /// target settled, with one Response per target in the order of `targets`.
+  template <class Token>
+  auto async_request_many(Payload payload, std::vector<PeerId> targets, RequestOptions options,
+                          Token&& token) {
     return boost::asio::async_initiate<Token, void(std::vector<Response>)>(
-        [this](auto handler, Payload p, RequestOptions o) {
+        [this](auto handler, Payload p, std::vector<PeerId> to, RequestOptions o) {
           start_request(
-              std::move(p), std::move(o),
+              std::move(p), std::move(to), std::move(o),
               detail::make_completion<std::vector<Response>>(std::move(handler), executor()));
         },
-        token, std::move(payload), std::move(options));
+        token, std::move(payload), std::move(targets), std::move(options));
   }
 
   explicit Action(std::shared_ptr<detail::ActionImpl> impl) : impl_(std::move(impl)) {}
@@ -222,7 +234,9 @@ private:
   [[nodiscard]] boost::asio::any_io_executor executor() const;
   void start_send(Payload, SendOptions, std::function<void(error_code)>);
   void start_send_file(std::string, SendOptions, std::function<void(error_code)>);
-  void start_request(Payload, RequestOptions, std::function<void(std::vector<Response>)>);
+  void start_request(Payload, std::vector<PeerId>, RequestOptions,
+                     std::function<void(std::vector<Response>)>);
+  void start_request_one(Payload, PeerId, RequestOptions, std::function<void(Response)>);
   std::shared_ptr<detail::ActionImpl> impl_;
 };
 

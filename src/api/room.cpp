@@ -5,6 +5,7 @@
 #include "api/responder_state.hpp"
 #include "api/room_impl.hpp"
 #include "api/runtime_impl.hpp"
+#include "core/assert.hpp"
 #include "room/chunk.hpp"
 #include "strategy/mqtt_strategy.hpp"
 
@@ -203,14 +204,32 @@ void Action::start_send_file(std::string path, SendOptions options,
   });
 }
 
-void Action::start_request(Payload payload, RequestOptions options,
+void Action::start_request(Payload payload, std::vector<PeerId> targets, RequestOptions options,
                            std::function<void(std::vector<Response>)> done) {
-  boost::asio::post(impl_->executor, [impl = impl_, p = std::move(payload), o = std::move(options),
-                                      d = std::move(done)]() mutable {
+  boost::asio::post(impl_->executor, [impl = impl_, p = std::move(payload), t = std::move(targets),
+                                      o = std::move(options), d = std::move(done)]() mutable {
     auto room = impl->room.lock();
-    if (!room) return d({});
-    room->request(impl, std::move(p), std::move(o), std::move(d));
+    if (!room) {
+      std::vector<Response> none;
+      for (auto& peer : t)
+        none.push_back({std::move(peer),
+                        make_error_code(boost::system::errc::not_connected),
+                        "the room was left",
+                        {}});
+      return d(std::move(none));
+    }
+    room->request(impl, std::move(p), std::move(t), std::move(o), std::move(d));
   });
+}
+
+void Action::start_request_one(Payload payload, PeerId peer, RequestOptions options,
+                               std::function<void(Response)> done) {
+  std::vector<PeerId> targets{std::move(peer)};
+  start_request(std::move(payload), std::move(targets), std::move(options),
+                [d = std::move(done)](std::vector<Response> responses) {
+                  POSTHORN_ASSERT(responses.size() == 1, "one target, one Response");
+                  d(std::move(responses.front()));
+                });
 }
 
 // --- Responder ---

@@ -74,7 +74,8 @@ public:
             std::function<void(error_code)> done);
   void send_file(const std::shared_ptr<ActionImpl>& action, const std::string& path,
                  SendOptions options, std::function<void(error_code)> done);
-  void request(const std::shared_ptr<ActionImpl>& action, Payload payload, RequestOptions options,
+  void request(const std::shared_ptr<ActionImpl>& action, Payload payload,
+               std::vector<PeerId> targets, RequestOptions options,
                std::function<void(std::vector<Response>)> done);
   void ping(const PeerId& peer,
             std::function<void(error_code, std::chrono::duration<double, std::milli>)> done);
@@ -115,13 +116,21 @@ private:
         TimePoint, std::function<void(error_code, std::chrono::duration<double, std::milli>)>>>
         pings;
   };
+  /// One request of a (possibly multi-target) async_request_many; the batch completes when the
+  /// last of its requests settles.
+  struct RequestBatch {
+    std::vector<Response> responses; // in the order of the targets
+    std::size_t remaining = 0;
+    std::function<void(std::vector<Response>)> done;
+  };
   struct PendingRequest {
     PeerId peer;
-    std::shared_ptr<std::vector<Response>> responses;
-    std::shared_ptr<std::size_t> remaining;
-    std::function<void(std::vector<Response>)> done;
+    std::shared_ptr<RequestBatch> batch;
+    std::size_t index = 0; // this target's place in batch->responses
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
+  /// Records a request's outcome; the batch's completion runs once all of them are in.
+  static void settle(PendingRequest& request, Response response);
   struct QueuedMessage {
     std::string type;
     Payload payload;

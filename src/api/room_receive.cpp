@@ -221,9 +221,7 @@ void RoomImpl::fail_peer_operations(const PeerId& peer, error_code ec) {
     if (request.peer == peer) failed.push_back(id);
   for (const auto& id : failed) {
     auto node = requests_.extract(id);
-    auto& request = node.mapped();
-    request.responses->push_back({peer, ec, "disconnected", {}});
-    if (--*request.remaining == 0 && request.done) request.done(std::move(*request.responses));
+    settle(node.mapped(), {peer, ec, "disconnected", {}});
   }
 }
 

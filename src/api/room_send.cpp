@@ -129,33 +129,41 @@ void RoomImpl::ping(
                true, {}, {});
 }
 
+void RoomImpl::settle(PendingRequest& request, Response response) {
+  auto& batch = *request.batch;
+  batch.responses[request.index] = std::move(response);
+  if (--batch.remaining == 0 && batch.done) batch.done(std::move(batch.responses));
+}
+
 void RoomImpl::request(const std::shared_ptr<ActionImpl>& action, Payload payload,
-                       RequestOptions options, std::function<void(std::vector<Response>)> done) {
-  std::vector<PeerId> peers = options.targets;
-  if (peers.empty())
+                       std::vector<PeerId> targets, RequestOptions options,
+                       std::function<void(std::vector<Response>)> done) {
+  if (targets.empty())
     for (auto& [peer, state] : peers_)
-      if (state.active) peers.push_back(peer);
-  auto responses = std::make_shared<std::vector<Response>>();
-  auto remaining = std::make_shared<std::size_t>(peers.size());
-  if (peers.empty()) {
+      if (state.active) targets.push_back(peer);
+  if (targets.empty()) {
     done({});
     return;
   }
+  auto batch = std::make_shared<RequestBatch>();
+  batch->responses.resize(targets.size());
+  batch->remaining = targets.size();
+  batch->done = std::move(done);
   const auto kind = payload.kind();
   auto bytes = std::move(payload).release();
-  for (const auto& peer : peers) {
+  for (std::size_t index = 0; index < targets.size(); ++index) {
+    const PeerId& peer = targets[index];
+    PendingRequest pending{peer, batch, index, nullptr};
     auto pit = peers_.find(peer);
     if (left_ || pit == peers_.end() || !pit->second.active) {
-      responses->push_back({peer,
-                            make_error_code(boost::system::errc::no_such_device_or_address),
-                            "peer is not in the room",
-                            {}});
-      if (--*remaining == 0) done(std::move(*responses));
+      settle(pending, {peer,
+                       make_error_code(boost::system::errc::no_such_device_or_address),
+                       "peer is not in the room",
+                       {}});
       continue;
     }
     // §11: one request id per target, the envelope travels as the message's metadata.
     std::string id = signal::gen_id(runtime_->rng(), 20);
-    PendingRequest pending{peer, responses, remaining, done, nullptr};
     if (options.timeout.count() > 0) {
       pending.timer = std::make_unique<boost::asio::steady_timer>(executor(), options.timeout);
       pending.timer->async_wait([self = weak_from_this(), id](error_code ec) {
@@ -164,10 +172,10 @@ void RoomImpl::request(const std::shared_ptr<ActionImpl>& action, Payload payloa
         if (!room) return;
         auto node = room->requests_.extract(id);
         if (node.empty()) return;
-        auto& r = node.mapped();
-        r.responses->push_back(
-            {r.peer, make_error_code(boost::system::errc::timed_out), "request timed out", {}});
-        if (--*r.remaining == 0 && r.done) r.done(std::move(*r.responses));
+        settle(node.mapped(), {node.mapped().peer,
+                               make_error_code(boost::system::errc::timed_out),
+                               "request timed out",
+                               {}});
       });
     }
     requests_.emplace(id, std::move(pending));
@@ -179,9 +187,7 @@ void RoomImpl::request(const std::shared_ptr<ActionImpl>& action, Payload payloa
                    if (!room) return;
                    auto node = room->requests_.extract(id);
                    if (node.empty()) return;
-                   auto& r = node.mapped();
-                   r.responses->push_back({r.peer, ec, "request could not be sent", {}});
-                   if (--*r.remaining == 0 && r.done) r.done(std::move(*r.responses));
+                   settle(node.mapped(), {node.mapped().peer, ec, "request could not be sent", {}});
                  });
   }
 }
@@ -238,8 +244,7 @@ void RoomImpl::handle_response(const PeerId& peer, PayloadKind kind, Bytes data,
     case PayloadKind::Binary: response.payload = Payload::binary(std::move(data)); break;
     }
   }
-  r.responses->push_back(std::move(response));
-  if (--*r.remaining == 0 && r.done) r.done(std::move(*r.responses));
+  settle(r, std::move(response));
 }
 
 } // namespace posthorn::detail

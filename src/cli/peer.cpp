@@ -327,13 +327,13 @@ private:
   void on_request(const json& command) {
     const json id = command.value("id", json(nullptr));
     RequestOptions options;
-    options.targets = targets_of(command);
     if (command.contains("metadata") && !command["metadata"].is_null())
       options.metadata = command["metadata"].dump();
     options.timeout = std::chrono::milliseconds(command.value("timeout_ms", 0));
     action_for(command.at("action").get<std::string>())
-        .async_request(
-            payload_of(command), std::move(options), [this, id](std::vector<Response> responses) {
+        .async_request_many(
+            payload_of(command), targets_of(command), std::move(options),
+            [this, id](std::vector<Response> responses) {
               for (const auto& r : responses) {
                 json event{{"event", "response"}, {"id", id}, {"peer", r.peer}, {"ok", !r.error}};
                 if (r.error) {

@@ -134,19 +134,63 @@ TEST_F(RoomOverMqtt, RequestsAreAnsweredOrFailWithTheHandlersMessage) {
   obs_a.wait("join:");
   obs_b.wait("join:");
 
-  auto echoed = room_a.make_action("echo")
-                    .async_request(Payload::text("hi"), {.timeout = 10s}, boost::asio::use_future)
-                    .get();
-  ASSERT_EQ(echoed.size(), 1u);
-  EXPECT_FALSE(echoed[0].error) << echoed[0].error_message;
-  EXPECT_EQ(echoed[0].payload.text(), "hi");
+  const PeerId b = room_b.self_id();
+  auto echoed =
+      room_a.make_action("echo")
+          .async_request(Payload::text("hi"), b, {.timeout = 10s}, boost::asio::use_future)
+          .get();
+  EXPECT_EQ(echoed.peer, b);
+  EXPECT_FALSE(echoed.error) << echoed.error_message;
+  EXPECT_EQ(echoed.payload.text(), "hi");
 
-  auto failed = room_a.make_action("fail")
-                    .async_request(Payload::text("hi"), {.timeout = 10s}, boost::asio::use_future)
-                    .get();
-  ASSERT_EQ(failed.size(), 1u);
-  EXPECT_TRUE(failed[0].error);
-  EXPECT_EQ(failed[0].error_message, "nope");
+  auto failed =
+      room_a.make_action("fail")
+          .async_request(Payload::text("hi"), b, {.timeout = 10s}, boost::asio::use_future)
+          .get();
+  EXPECT_TRUE(failed.error);
+  EXPECT_EQ(failed.error_message, "nope");
+
+  // Several targets: one Response each, in the order asked, whatever the order of the answers.
+  auto many = room_a.make_action("echo")
+                  .async_request_many(Payload::json("[1,2]"), {"nobody-here", b}, {.timeout = 10s},
+                                      boost::asio::use_future)
+                  .get();
+  ASSERT_EQ(many.size(), 2u);
+  EXPECT_EQ(many[0].peer, "nobody-here");
+  EXPECT_EQ(many[0].error_message, "peer is not in the room");
+  EXPECT_EQ(many[1].peer, b);
+  EXPECT_FALSE(many[1].error) << many[1].error_message;
+  EXPECT_EQ(many[1].payload.kind(), PayloadKind::Json);
+  EXPECT_EQ(many[1].payload.text(), "[1,2]");
+
+  // No targets: every peer in the room.
+  auto everyone = room_a.make_action("echo")
+                      .async_request_many(Payload::text("all"), {}, {}, boost::asio::use_future)
+                      .get();
+  ASSERT_EQ(everyone.size(), 1u);
+  EXPECT_EQ(everyone[0].peer, b);
+  EXPECT_EQ(everyone[0].payload.text(), "all");
+}
+
+// A request to a peer that never answers settles with a timeout, not never.
+TEST_F(RoomOverMqtt, ARequestNobodyAnswersTimesOut) {
+  Runtime rt_a(loopback()), rt_b(loopback());
+  auto room_a = join_room(rt_a, config(""), "rpc-timeout");
+  auto room_b = join_room(rt_b, config(""), "rpc-timeout");
+  Observer obs_a(room_a), obs_b(room_b);
+  std::promise<Responder> held; // b keeps the request unanswered until the end of the test
+  room_b.make_action("slow").on_request(
+      [&](Payload, const MessageInfo&, Responder r) { held.set_value(std::move(r)); });
+  obs_a.wait("join:");
+  obs_b.wait("join:");
+  auto late = room_a.make_action("slow")
+                  .async_request(Payload::text("?"), room_b.self_id(), {.timeout = 300ms},
+                                 boost::asio::use_future)
+                  .get();
+  EXPECT_EQ(late.error, boost::system::errc::timed_out);
+  EXPECT_EQ(late.error_message, "request timed out");
+  auto responder = held.get_future().get();
+  responder.reply(Payload::text("too late")); // ignored: the request already settled
 }
 
 // An action can stream and serve requests at once (posthorn peer does): whether a message is a
@@ -174,11 +218,12 @@ TEST_F(RoomOverMqtt, AnActionThatStreamsAlsoServesRequests) {
   obs_b.wait("join:");
 
   auto action = room_a.make_action("both");
-  auto echoed =
-      action.async_request(Payload::text("ask"), {.timeout = 10s}, boost::asio::use_future).get();
-  ASSERT_EQ(echoed.size(), 1u);
-  EXPECT_FALSE(echoed[0].error) << echoed[0].error_message;
-  EXPECT_EQ(echoed[0].payload.text(), "ask");
+  auto echoed = action
+                    .async_request(Payload::text("ask"), room_b.self_id(), {.timeout = 10s},
+                                   boost::asio::use_future)
+                    .get();
+  EXPECT_FALSE(echoed.error) << echoed.error_message;
+  EXPECT_EQ(echoed.payload.text(), "ask");
 
   action.async_send(Payload::text("plain"), {}, boost::asio::use_future).get();
   auto got = streamed.get_future();
