@@ -1,6 +1,6 @@
 #pragma once
-// STUN/TURN server URLs (RFC 7064 / RFC 7065): "stun:host[:port]" and
-// "turn:host[:port][?transport=udp|tcp]", default port 3478.
+// STUN/TURN server URLs (RFC 7064 / RFC 7065) parsed (ice/server_url) and resolved:
+// "stun:host[:port]" and "turn:host[:port][?transport=udp|tcp]", default port 3478.
 
 #include "core/socket_address.hpp"
 #include "ice/turn_client.hpp"
