@@ -38,7 +38,7 @@ class ActionImpl;
 
 /// How a room finds peers (spec §5). Make one with a function of posthorn::strategies.
 struct StrategyConfig {
-  std::string name; ///< "mqtt"
+  std::string name; ///< "mqtt", "wsrelay"
   std::vector<std::string> relay_urls;
 };
 
@@ -46,6 +46,9 @@ namespace strategies {
 /// MQTT 3.1.1 brokers: ws://, wss:// (the `mqtt` WebSocket subprotocol, as Trystero), or
 /// mqtt:// / mqtts:// (plain TCP / TLS).
 StrategyConfig mqtt(std::vector<std::string> broker_urls);
+/// ws-relay servers (`posthorn relay`): ws:// or wss://, JSON topic pub/sub
+/// (docs/strategies.md).
+StrategyConfig wsrelay(std::vector<std::string> relay_urls);
 } // namespace strategies
 
 /// Memory a room may hold for messages still arriving. Trystero keeps every partial message

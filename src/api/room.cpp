@@ -48,6 +48,10 @@ StrategyConfig strategies::mqtt(std::vector<std::string> broker_urls) {
   return {"mqtt", std::move(broker_urls)};
 }
 
+StrategyConfig strategies::wsrelay(std::vector<std::string> relay_urls) {
+  return {"wsrelay", std::move(relay_urls)};
+}
+
 // --- join_room ---
 
 Room join_room(Runtime& runtime, RoomConfig config, std::string room_id) {

@@ -7,6 +7,7 @@
 #include "runtime/server_url.hpp"
 #include "signal/trystero_ids.hpp"
 #include "strategy/mqtt_strategy.hpp"
+#include "strategy/wsrelay_strategy.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -101,13 +102,19 @@ std::shared_ptr<strategy::Strategy> RuntimeImpl::strategy_for(const StrategyConf
   std::lock_guard lock(strategies_mutex_);
   auto& entry = strategies_[key];
   if (!entry.strategy) {
-    if (config.name != "mqtt") {
+    if (config.name == "mqtt") {
+      strategy::MqttStrategyConfig mc;
+      mc.urls = config.relay_urls;
+      entry.strategy = strategy::make_mqtt_strategy(io_.get_executor(), std::move(mc), rng_);
+    } else if (config.name == "wsrelay") {
+      strategy::WsRelayStrategyConfig wc;
+      wc.urls = config.relay_urls;
+      entry.strategy = strategy::make_wsrelay_strategy(io_.get_executor(), std::move(wc), rng_);
+    } else {
       strategies_.erase(key);
-      throw std::invalid_argument("posthorn: unknown strategy '" + config.name + "'");
+      throw std::invalid_argument("posthorn: unknown strategy '" + config.name +
+                                  "' (this build has: mqtt, wsrelay)");
     }
-    strategy::MqttStrategyConfig mc;
-    mc.urls = config.relay_urls;
-    entry.strategy = strategy::make_mqtt_strategy(io_.get_executor(), std::move(mc), rng_);
   }
   ++entry.users;
   ++entry.generation;

@@ -7,5 +7,6 @@ int run_dc(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_demo(int argc, char** argv);
 int run_peer(int argc, char** argv);
+int run_relay(int argc, char** argv);
 
 } // namespace posthorn::cli

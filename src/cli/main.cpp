@@ -7,13 +7,15 @@
 namespace {
 
 void usage() {
-  std::fprintf(stderr,
-               "usage: posthorn <command> [options]\n"
-               "  demo    two native peers connect over loopback and move data (the main job)\n"
-               "  peer    a room peer (Trystero-compatible), scripted by JSON lines (docs/cli-peer.md)\n"
-               "  dc      one data-channel peer, signaling as JSON lines (docs/cli-dc.md)\n"
-               "  bench   benchmarks: `posthorn bench dc [--json]`\n"
-               "Run `posthorn <command> --help` for the options of a command.\n");
+  std::fprintf(
+      stderr,
+      "usage: posthorn <command> [options]\n"
+      "  demo    two native peers connect over loopback and move data (the main job)\n"
+      "  peer    a room peer (Trystero-compatible), scripted by JSON lines (docs/cli-peer.md)\n"
+      "  relay   the self-hosted signaling relay (ws-relay) on one port\n"
+      "  dc      one data-channel peer, signaling as JSON lines (docs/cli-dc.md)\n"
+      "  bench   benchmarks: `posthorn bench dc [--json]`\n"
+      "Run `posthorn <command> --help` for the options of a command.\n");
 }
 
 } // namespace
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   if (command == "dc") return posthorn::cli::run_dc(argc - 1, argv + 1);
   if (command == "bench") return posthorn::cli::run_bench(argc - 1, argv + 1);
   if (command == "peer") return posthorn::cli::run_peer(argc - 1, argv + 1);
+  if (command == "relay") return posthorn::cli::run_relay(argc - 1, argv + 1);
   if (command == "demo") return posthorn::cli::run_demo(argc - 1, argv + 1);
   if (command == "--help" || command == "-h" || command == "help") {
     usage();

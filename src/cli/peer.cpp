@@ -106,12 +106,12 @@ public:
   int run() {
     RoomConfig config{.app_id = options_.app,
                       .password = options_.password,
-                      .strategy = strategies::mqtt(options_.relays),
+                      .strategy = {options_.strategy, options_.relays},
                       .passive = options_.passive};
-    if (options_.strategy != "mqtt") {
+    if (options_.strategy != "mqtt" && options_.strategy != "wsrelay") {
       emit({{"event", "error"},
-            {"error",
-             "strategy '" + options_.strategy + "' is not available yet (this build has: mqtt)"}});
+            {"error", "strategy '" + options_.strategy +
+                          "' is not available yet (this build has: mqtt, wsrelay)"}});
       return 2;
     }
     room_.emplace(join_room(runtime_, std::move(config), options_.room));

@@ -2,6 +2,7 @@
 // the way an application does: joins, every payload kind with metadata, targeted sends,
 // request/response (incl. a handler error), ping, a password mismatch, and leave.
 #include "support/mosquitto_server.hpp"
+#include "support/room_observer.hpp"
 
 #include <posthorn/posthorn.hpp>
 
@@ -18,43 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Collects a room's events from the runtime thread for the test thread to wait on.
-class Observer {
-public:
-  Observer() = default;
-  explicit Observer(Room& room) { attach(room); }
-  void attach(Room& room) {
-    room.on_peer_join([this](const PeerId& p) { push("join:" + p); });
-    room.on_peer_leave([this](const PeerId& p) { push("leave:" + p); });
-    room.on_join_error([this](const JoinError& e) { push("join-error:" + e.message); });
-  }
-  void push(std::string event) {
-    std::lock_guard lock(mutex_);
-    events_.push_back(std::move(event));
-    cv_.notify_all();
-  }
-  /// Waits for an event starting with `prefix`; returns it (consumed).
-  std::string wait(const std::string& prefix, std::chrono::seconds timeout = 30s) {
-    std::unique_lock lock(mutex_);
-    std::string found;
-    const bool ok = cv_.wait_for(lock, timeout, [&] {
-      for (auto it = events_.begin(); it != events_.end(); ++it)
-        if (it->starts_with(prefix)) {
-          found = *it;
-          events_.erase(it);
-          return true;
-        }
-      return false;
-    });
-    EXPECT_TRUE(ok) << "timed out waiting for '" << prefix << "'";
-    return found;
-  }
-
-private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::string> events_;
-};
+using test::RoomObserver;
 
 class RoomOverMqtt : public ::testing::Test {
 protected:
@@ -76,10 +41,10 @@ protected:
 TEST_F(RoomOverMqtt, TwoPeersJoinExchangeEveryPayloadKindAndLeave) {
   Runtime rt_a(loopback()), rt_b(loopback());
   auto room_a = join_room(rt_a, config(), "lobby");
-  Observer obs_a(room_a);
+  RoomObserver obs_a(room_a);
   auto chat_b_received = std::make_shared<std::promise<std::vector<std::string>>>();
   auto room_b = join_room(rt_b, config(), "lobby");
-  Observer obs_b(room_b);
+  RoomObserver obs_b(room_b);
   auto chat_b = room_b.make_action("chat");
   std::vector<std::string> got;
   std::mutex got_mutex;
@@ -126,7 +91,7 @@ TEST_F(RoomOverMqtt, RequestsAreAnsweredOrFailWithTheHandlersMessage) {
   Runtime rt_a(loopback()), rt_b(loopback());
   auto room_a = join_room(rt_a, config("secret"), "rpc");
   auto room_b = join_room(rt_b, config("secret"), "rpc");
-  Observer obs_a(room_a), obs_b(room_b);
+  RoomObserver obs_a(room_a), obs_b(room_b);
   room_b.make_action("echo").on_request(
       [](Payload p, const MessageInfo&, Responder r) { r.reply(std::move(p)); });
   room_b.make_action("fail").on_request(
@@ -177,7 +142,7 @@ TEST_F(RoomOverMqtt, ARequestNobodyAnswersTimesOut) {
   Runtime rt_a(loopback()), rt_b(loopback());
   auto room_a = join_room(rt_a, config(""), "rpc-timeout");
   auto room_b = join_room(rt_b, config(""), "rpc-timeout");
-  Observer obs_a(room_a), obs_b(room_b);
+  RoomObserver obs_a(room_a), obs_b(room_b);
   std::promise<Responder> held; // b keeps the request unanswered until the end of the test
   room_b.make_action("slow").on_request(
       [&](Payload, const MessageInfo&, Responder r) { held.set_value(std::move(r)); });
@@ -208,7 +173,7 @@ TEST_F(RoomOverMqtt, AnActionThatStreamsAlsoServesRequests) {
   Runtime rt_a(loopback()), rt_b(loopback());
   auto room_a = join_room(rt_a, config(""), "mixed");
   auto room_b = join_room(rt_b, config(""), "mixed");
-  Observer obs_a(room_a), obs_b(room_b);
+  RoomObserver obs_a(room_a), obs_b(room_b);
   std::promise<std::string> streamed;
   auto served = room_b.make_action("both");
   served.on_stream(
@@ -255,7 +220,7 @@ TEST_F(RoomOverMqtt, AnApplicationHandshakeExchangesMessagesBeforeTheJoin) {
   };
   room_a.on_peer_handshake(step);
   room_b.on_peer_handshake(step);
-  Observer obs_a(room_a), obs_b(room_b);
+  RoomObserver obs_a(room_a), obs_b(room_b);
   EXPECT_EQ(obs_a.wait("join:"), "join:" + rt_b.self_id());
   EXPECT_EQ(obs_b.wait("join:"), "join:" + rt_a.self_id());
   EXPECT_EQ(seen_by_responder.get_future().get(), R"(knock {"who":"a friend"})");
@@ -271,7 +236,7 @@ TEST_F(RoomOverMqtt, ARejectedApplicationHandshakeIsAJoinErrorOnBothSides) {
   auto room_b = join_room(rt_b, short_wait, "door");
   room_a.on_peer_handshake([](PeerHandshake h) { h.reject("go away"); });
   room_b.on_peer_handshake([](PeerHandshake h) { h.admit(); });
-  Observer obs_a(room_a), obs_b(room_b);
+  RoomObserver obs_a(room_a), obs_b(room_b);
   EXPECT_EQ(obs_a.wait("join-error:"), "join-error:handshake failed: go away");
   EXPECT_EQ(obs_b.wait("join-error:"), "join-error:handshake timed out after 2000ms");
   EXPECT_TRUE(room_a.peers().empty());
@@ -291,7 +256,7 @@ TEST_F(RoomOverMqtt, AMessageOverTheReceiveLimitIsAnErrorNotASilentLoss) {
   std::promise<std::string> delivered;
   room_b.make_action("big").on_message(
       [&](Payload p, const MessageInfo&) { delivered.set_value(std::string(p.text())); });
-  Observer obs_a(room_a), obs_b(room_b);
+  RoomObserver obs_a(room_a), obs_b(room_b);
   obs_a.wait("join:");
   obs_b.wait("join:");
 
@@ -315,7 +280,7 @@ TEST_F(RoomOverMqtt, AWrongPasswordIsAJoinErrorNotAJoin) {
   Runtime rt_a(loopback()), rt_b(loopback());
   auto room_a = join_room(rt_a, config("right"), "vault");
   auto room_b = join_room(rt_b, config("wrong"), "vault");
-  Observer both;
+  RoomObserver both;
   both.attach(room_a);
   both.attach(room_b);
   // Whichever side answers fails to decrypt the offer (spec §3); nobody joins.

@@ -1,0 +1,97 @@
+// `posthorn relay`: the self-hosted signaling relay (ws-relay protocol, docs/relay.md) on one
+// port. Prints one JSON line when listening ({"event":"listening","url":…}) and one with the
+// statistics on SIGUSR1 and at exit; SIGINT/SIGTERM close every connection and exit 0.
+#include "cli/commands.hpp"
+#include "core/log.hpp"
+#include "relay/ws_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <cstdio>
+
+namespace posthorn::cli {
+namespace {
+
+nlohmann::json stats_json(const relay::ServerStats& s) {
+  return {{"event", "stats"},
+          {"clients", s.hub.clients},
+          {"topics", s.hub.topics},
+          {"subscriptions", s.hub.subscriptions},
+          {"messages_in", s.hub.messages_in},
+          {"deliveries", s.hub.deliveries},
+          {"refused", s.hub.refused},
+          {"disconnected", s.hub.disconnected},
+          {"accepted", s.accepted},
+          {"rejected", s.rejected},
+          {"dropped_out", s.dropped_out}};
+}
+
+void print_line(const nlohmann::json& j) {
+  std::printf("%s\n", j.dump().c_str());
+  std::fflush(stdout);
+}
+
+} // namespace
+
+int run_relay(int argc, char** argv) {
+  CLI::App app{"posthorn relay: the self-hosted signaling relay (ws-relay) on one port", "relay"};
+  relay::WsServerOptions o;
+  app.add_option("--bind", o.bind_address, "address to listen on")->capture_default_str();
+  app.add_option("--port", o.port, "port (0: any free port)")->capture_default_str();
+  app.add_option("--max-clients", o.max_clients, "connections held at once")->capture_default_str();
+  app.add_option("--rate", o.limits.rate_per_second, "messages per second per client")
+      ->capture_default_str();
+  app.add_option("--burst", o.limits.burst, "message burst per client")->capture_default_str();
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "log on stderr: trace|debug|info|warn");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  set_log_level(parse_log_level(log_level));
+
+  boost::asio::io_context io;
+  std::optional<relay::WsServer> server;
+  try {
+    server.emplace(io.get_executor(), o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "posthorn relay: cannot listen on %s:%u: %s\n", o.bind_address.c_str(),
+                 static_cast<unsigned>(o.port), e.what());
+    return 1;
+  }
+  print_line({{"event", "listening"}, {"url", server->url()}, {"port", server->port()}});
+
+  boost::asio::signal_set stats_signal(io, SIGUSR1);
+  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+  boost::asio::steady_timer deadline(io);
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    server->stop();
+    stats_signal.cancel();
+    // The loop ends once the closing handshakes are done, or after a second whatever is left.
+    deadline.expires_after(std::chrono::seconds(1));
+    deadline.async_wait([&io](const boost::system::error_code& e) {
+      if (!e) io.stop();
+    });
+  });
+  std::function<void()> wait_stats = [&] {
+    stats_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      print_line(stats_json(server->stats()));
+      wait_stats();
+    });
+  };
+  wait_stats();
+  io.run();
+  print_line(stats_json(server->stats()));
+  return 0;
+}
+
+} // namespace posthorn::cli

@@ -1,0 +1,58 @@
+#pragma once
+// `posthorn relay`'s WebSocket server: accepts ws:// connections on one port and runs each
+// client's text messages through a PubSubHub (ws-relay, docs/strategies.md). One thread, one
+// io_context; Beast stays inside ws_server.cpp.
+//
+// Per client: frames over the hub's max_message_bytes are refused by the WebSocket layer (close
+// 1009); at most max_queued_bytes wait to be written to a slow client, beyond which messages to
+// it are dropped (and counted); an idle connection is pinged and dropped when it does not answer
+// (Beast's suggested server timeouts).
+
+#include "relay/pubsub_hub.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace posthorn::relay {
+
+struct WsServerOptions {
+  std::string bind_address = "127.0.0.1";
+  std::uint16_t port = 0; ///< 0: any free port
+  HubLimits limits;
+  std::size_t max_clients = 50'000;
+  std::size_t max_queued_bytes = 1u << 20;
+};
+
+struct ServerStats {
+  HubStats hub;
+  std::uint64_t accepted = 0;
+  std::uint64_t rejected = 0;    ///< over max_clients, or a failed WebSocket upgrade
+  std::uint64_t dropped_out = 0; ///< messages not sent to a client whose queue was full
+};
+
+class WsServer {
+public:
+  /// Binds and listens (throws std::system_error when it cannot); accepts once the executor runs.
+  WsServer(boost::asio::any_io_executor executor, WsServerOptions options);
+  ~WsServer(); ///< stop()
+  WsServer(const WsServer&) = delete;
+  WsServer& operator=(const WsServer&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const;
+  /// "ws://127.0.0.1:PORT"
+  [[nodiscard]] std::string url() const;
+  [[nodiscard]] ServerStats stats() const;
+  /// Stops accepting and closes every connection (closing handshake, going away).
+  void stop();
+
+  struct State;
+
+private:
+  std::shared_ptr<State> state_;
+};
+
+} // namespace posthorn::relay
