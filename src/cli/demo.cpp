@@ -1,45 +1,53 @@
-// `posthorn demo`: the main job on a fresh machine, offline. Two native posthorn peers — separate
-// processes, each with its own ICE agent, DTLS and SCTP — find each other through a relayed
-// signaling channel on loopback, chat, move a large file with a live progress bar and check it
-// end to end. Exit 0 only if everything checked out.
-//
-// (The full mission — an embedded relay, three peers in a Trystero room, ping table,
-// request/response — grows here as issues #4 and #5 land.)
+// `posthorn demo`: the main job on a fresh machine, offline. An embedded `posthorn relay` on
+// loopback and three native peers — separate `posthorn peer` processes, each with its own ICE,
+// DTLS and SCTP — meet in a Trystero-compatible room, chat, move a large file with live progress
+// bars, ping each other, ask a question of the room, and one leaves. Exit 0 only if everything
+// checked out (every message arrived, the file's SHA-256 matches, every answer came back).
 #include "cli/commands.hpp"
-#include "tools/dc_pair.hpp"
+#include "cli/demo_peers.hpp"
+#include "core/bytes.hpp"
+#include "core/crypto.hpp"
+#include "relay/ws_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <stdexcept>
+#include <thread>
 #include <unistd.h>
 
 namespace posthorn::cli {
 namespace {
 
 using namespace std::chrono;
-using tools::DcEvent;
-using tools::DcPair;
-using tools::Side;
+using nlohmann::json;
 
-std::vector<std::string> peer(const std::string& role, const std::string& mode, std::uint64_t bytes,
-                              bool quiet) {
-  return tools::dc_command(tools::self_executable(), {role, mode, bytes, 64 * 1024, quiet});
-}
+constexpr std::size_t kAlice = 0, kBob = 1, kCarol = 2;
 
-struct Terminal {
-  bool tty = isatty(STDOUT_FILENO) != 0;
-  void progress(double fraction, double mb_per_s) {
-    const int width = 40;
-    const int filled = static_cast<int>(fraction * width);
-    std::string bar(static_cast<std::size_t>(filled), '#');
-    bar.resize(width, '.');
-    if (tty) {
-      std::printf("\r  [%s] %5.1f%%  %7.1f MB/s", bar.c_str(), fraction * 100, mb_per_s);
-      std::fflush(stdout);
-    }
+/// The embedded relay, on its own thread.
+class EmbeddedRelay {
+public:
+  EmbeddedRelay() : server_(io_.get_executor(), relay::WsServerOptions{}) {
+    thread_ = std::thread([this] { io_.run(); });
   }
+  ~EmbeddedRelay() {
+    boost::asio::post(io_, [this] { server_.stop(); });
+    io_.stop();
+    thread_.join();
+  }
+  [[nodiscard]] std::string url() const { return server_.url(); }
+
+private:
+  boost::asio::io_context io_;
+  relay::WsServer server_;
+  std::thread thread_;
 };
 
 /// Pads to `width` terminal columns, counting UTF-8 code points rather than bytes.
@@ -50,110 +58,250 @@ std::string pad(const std::string& text, std::size_t width) {
   return text + std::string(columns < width ? width - columns : 0, ' ');
 }
 
-double ms_between(steady_clock::time_point a, steady_clock::time_point b) {
-  return duration<double, std::milli>(b - a).count();
+/// Right-aligns to `width` terminal columns.
+std::string rpad(const std::string& text, std::size_t width) {
+  std::size_t columns = 0;
+  for (unsigned char c : text)
+    columns += (c & 0xC0) != 0x80;
+  return std::string(columns < width ? width - columns : 0, ' ') + text;
+}
+
+std::string bar(double fraction, int width = 30) {
+  const int filled = static_cast<int>(std::clamp(fraction, 0.0, 1.0) * width);
+  std::string out;
+  for (int i = 0; i < width; ++i)
+    out += i < filled ? "█" : "░";
+  return out;
+}
+
+double ms_since(steady_clock::time_point t) {
+  return duration<double, std::milli>(steady_clock::now() - t).count();
+}
+
+/// A file of `bytes` deterministic bytes; returns its SHA-256 (hex).
+std::string write_pattern_file(const std::filesystem::path& path, std::uint64_t bytes) {
+  std::ofstream out(path, std::ios::binary);
+  std::vector<std::uint8_t> block(1 << 20);
+  crypto::Sha256 hash;
+  std::uint64_t written = 0;
+  std::uint32_t x = 2463534242u; // xorshift: incompressible, reproducible
+  while (written < bytes) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), bytes - written));
+    for (std::size_t i = 0; i < n; ++i) {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      block[i] = static_cast<std::uint8_t>(x);
+    }
+    out.write(reinterpret_cast<const char*>(block.data()), static_cast<std::streamsize>(n));
+    hash.update(ByteView(block.data(), n));
+    written += n;
+  }
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+  return to_hex(hash.finish());
+}
+
+struct Check {
+  bool ok = true;
+  void operator()(bool good, const std::string& what) {
+    std::printf("   %s %s\n", good ? "✓" : "✗", what.c_str());
+    ok = ok && good;
+  }
+};
+
+auto is(const std::string& event) {
+  return [event](const json& e) { return e.value("event", "") == event; };
+}
+auto is_from(const std::string& event, const std::string& peer) {
+  return [event, peer](const json& e) {
+    return e.value("event", "") == event && e.value("peer", "") == peer;
+  };
+}
+auto has_id(const std::string& event, int id) {
+  return [event, id](const json& e) {
+    return e.value("event", "") == event && e.value("id", json()) == json(id);
+  };
 }
 
 } // namespace
 
 int run_demo(int argc, char** argv) {
   std::uint64_t file_bytes = 200ull << 20;
-  CLI::App app{"posthorn demo: two native peers connect over loopback, chat and move a file"};
-  app.add_option("--bytes", file_bytes, "size of the file to transfer");
+  CLI::App app{"posthorn demo: an embedded relay and three peers in a room, on loopback"};
+  app.add_option("--bytes", file_bytes, "size of the file alice sends bob")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  Terminal term;
-  bool ok = true;
+  const bool tty = isatty(STDOUT_FILENO) != 0;
+  const auto work =
+      std::filesystem::temp_directory_path() / ("posthorn-demo-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(work);
+  Check check;
+  const auto started = steady_clock::now();
+  std::map<std::string, double> timings;
   try {
-    std::printf("posthorn demo — two peers, two processes, our own ICE + DTLS 1.2 + SCTP\n\n");
+    std::printf("posthorn demo — a room of three native peers, three processes, on loopback\n\n");
 
-    // 1. Connect and chat: alice (offerer) echoes whatever bob sends her.
-    std::printf("1. connect\n");
-    DcPair chat(peer("offer", "echo", 0, false), peer("answer", "sink", 0, false));
-    int open = 0;
-    auto opened = chat.run_until(
-        [&](const DcEvent& e) {
-          if (e.type == "error") throw std::runtime_error(e.error);
-          return e.type == "open" && ++open == 2;
-        },
-        seconds(30));
-    if (!opened) throw std::runtime_error("the peers did not connect within 30 s");
-    std::printf("   alice ⇄ bob data channel open after %.1f ms (%zu signaling messages)\n\n",
-                ms_between(chat.first_signal_at(), opened->at), chat.relayed());
+    std::printf("1. relay\n");
+    EmbeddedRelay relay;
+    std::printf("   posthorn relay listening on %s (ws-relay signaling)\n\n", relay.url().c_str());
 
-    std::printf("2. chat (bob → alice → bob)\n");
-    const std::vector<std::string> lines = {"hello alice", "the tower is quiet tonight",
-                                            "¿dónde está la posta?"};
-    for (const auto& text : lines) {
-      const auto sent = steady_clock::now();
-      chat.process(Side::Answerer)
-          .write_line(nlohmann::json{{"type", "send"}, {"data", text}}.dump());
-      auto echo = chat.run_until(
-          [&](const DcEvent& e) { return e.type == "message" && e.side == Side::Answerer; },
-          seconds(10));
-      if (!echo || echo->line.find("\"data\"") == std::string::npos) {
-        ok = false;
-        std::printf("   %s  ✗ no echo\n", pad(text, 32).c_str());
-        continue;
-      }
-      std::printf("   %s  ✓ round trip %.2f ms\n", pad(text, 32).c_str(),
-                  ms_between(sent, echo->at));
+    std::printf("2. join\n");
+    const auto joining = steady_clock::now();
+    DemoPeers peers({"alice", "bob", "carol"},
+                    {"--app", "posthorn-demo-" + std::to_string(::getpid()), "--room", "lobby",
+                     "--strategy", "wsrelay", "--relay", relay.url(), "--progress", "--action",
+                     "file", "--serve", "ask=echo"},
+                    work.string());
+    for (std::size_t i = 0; i < peers.size(); ++i)
+      peers.wait_for(i, is("ready"), seconds(30), "its ready event");
+    for (std::size_t i = 0; i < peers.size(); ++i)
+      for (std::size_t j = 0; j < peers.size(); ++j)
+        if (i != j) peers.wait_for(i, is_from("join", peers[j].self), seconds(60), "a join");
+    timings["join"] = ms_since(joining);
+    for (std::size_t i = 0; i < peers.size(); ++i)
+      std::printf("   %s %s\n", pad(peers[i].name, 6).c_str(), peers[i].self.c_str());
+    check(true, "every peer sees the other two (" +
+                    std::to_string(static_cast<int>(timings["join"])) +
+                    " ms from start: processes, signaling, ICE, DTLS, SCTP, room handshake)");
+    std::printf("\n");
+
+    std::printf("3. chat\n");
+    peers[kAlice].send({{"cmd", "send"},
+                        {"id", 1},
+                        {"action", "chat"},
+                        {"kind", "text"},
+                        {"data", "hello room — ¿dónde está la posta?"}});
+    peers[kCarol].send({{"cmd", "send"},
+                        {"id", 2},
+                        {"action", "chat"},
+                        {"kind", "json"},
+                        {"data", {{"mood", "curious"}, {"n", 3}}}});
+    for (auto [to, from] :
+         {std::pair{kBob, kAlice}, {kCarol, kAlice}, {kAlice, kCarol}, {kBob, kCarol}}) {
+      auto m = peers.wait_for(
+          to,
+          [&](const json& e) {
+            return e.value("event", "") == "message" && e.value("action", "") == "chat" &&
+                   e.value("peer", "") == peers[from].self;
+          },
+          seconds(20), "a chat message");
+      check(true, pad(peers[from].name + " → " + peers[to].name, 16) + m["data"].dump());
     }
     std::printf("\n");
 
-    // 2. A file: alice sends a deterministic pattern, bob hashes what arrives.
-    std::printf("3. file transfer: %.0f MiB alice → bob\n",
-                static_cast<double>(file_bytes) / (1 << 20));
-    DcPair file(peer("offer", "source", file_bytes, true),
-                peer("answer", "sink", file_bytes, false));
-    std::uint64_t received = 0;
-    steady_clock::time_point start{};
-    std::string sent_hash, received_hash;
-    steady_clock::time_point end{};
-    file.run_until(
-        [&](const DcEvent& e) {
-          if (e.type == "error") throw std::runtime_error(e.error);
-          if (e.type == "open" && start == steady_clock::time_point{}) start = e.at;
-          if (e.type == "message" && e.side == Side::Answerer) {
-            received += e.bytes;
-            const double secs = std::max(1e-6, duration<double>(e.at - start).count());
-            term.progress(static_cast<double>(received) / static_cast<double>(file_bytes),
-                          static_cast<double>(received) / 1e6 / secs);
-          }
-          if (e.type == "done" && e.side == Side::Offerer) sent_hash = e.sha256;
-          if (e.type == "done" && e.side == Side::Answerer) {
-            received_hash = e.sha256;
-            end = e.at;
-          }
-          return !sent_hash.empty() && !received_hash.empty();
+    std::printf("4. file: %.0f MiB alice → bob\n", static_cast<double>(file_bytes) / (1 << 20));
+    const auto file = work / "file.bin";
+    const std::string file_hash = write_pattern_file(file, file_bytes);
+    double out_fraction = 0, in_fraction = 0;
+    auto render = [&](bool final) {
+      if (!tty && !final) return;
+      std::printf("%s   sent     %s %5.1f%%\n   received %s %5.1f%%", tty ? "\r\033[1A" : "",
+                  bar(out_fraction).c_str(), out_fraction * 100, bar(in_fraction).c_str(),
+                  in_fraction * 100);
+      std::fflush(stdout);
+    };
+    if (tty) std::printf("\n");
+    auto last_render = steady_clock::now();
+    peers.watch([&](std::size_t i, const json& e) {
+      if (e.value("event", "") != "progress" || e.value("action", "") != "file") return;
+      (i == kAlice ? out_fraction : in_fraction) = e.value("fraction", 0.0);
+      if (steady_clock::now() - last_render > milliseconds(50)) {
+        render(false);
+        last_render = steady_clock::now();
+      }
+    });
+    const auto sending = steady_clock::now();
+    peers[kAlice].send({{"cmd", "send-file"},
+                        {"id", 3},
+                        {"action", "file"},
+                        {"path", file.string()},
+                        {"target", peers[kBob].self},
+                        {"metadata", {{"name", "file.bin"}}}});
+    auto received = peers.wait_for(
+        kBob,
+        [&](const json& e) {
+          return e.value("event", "") == "message" && e.value("action", "") == "file";
         },
-        seconds(600));
-    if (term.tty) std::printf("\n");
-    const double secs = duration<double>(end - start).count();
-    const bool intact = !sent_hash.empty() && sent_hash == received_hash;
-    ok = ok && intact;
-    std::printf("   %llu bytes in %.2f s = %.1f MB/s, sha256 %s %s\n\n",
-                static_cast<unsigned long long>(received), secs,
-                static_cast<double>(received) / 1e6 / secs, received_hash.substr(0, 16).c_str(),
-                intact ? "✓ matches the sender's" : "✗ DIFFERS from the sender's");
+        seconds(600), "the file");
+    const double secs = std::max(1e-6, ms_since(sending) / 1000);
+    auto sent = peers.wait_for(kAlice, has_id("sent", 3), seconds(60), "the file's sent event");
+    render(true);
+    peers.watch({});
+    std::printf("\n");
+    timings["file"] = secs * 1000;
+    check(sent.value("ok", false), "alice: every chunk handed to the channel");
+    check(received.value("bytes", 0ull) == file_bytes && received.value("sha256", "") == file_hash,
+          "bob: " + std::to_string(received.value("bytes", 0ull)) + " bytes in " +
+              std::to_string(secs).substr(0, 5) + " s (" +
+              std::to_string(static_cast<int>(static_cast<double>(file_bytes) / 1e6 / secs)) +
+              " MB/s), sha256 " + file_hash.substr(0, 16) + "… matches the file");
+    std::filesystem::remove(file);
+    std::printf("\n");
 
-    std::printf("4. goodbye\n");
-    chat.process(Side::Answerer).write_line(R"({"type":"close"})");
-    auto closed = chat.run_until(
-        [&](const DcEvent& e) { return e.type == "closed" && e.side == Side::Offerer; },
-        seconds(10));
-    std::printf("   bob closed the channel; alice %s\n\n",
-                closed ? "saw it close ✓" : "did not notice ✗");
-    ok = ok && closed.has_value();
+    std::printf("5. ping (round trip over the data channel, ms)\n");
+    std::printf("   %s", pad("from \\ to", 10).c_str());
+    for (std::size_t j = 0; j < peers.size(); ++j)
+      std::printf("%s", rpad(peers[j].name, 10).c_str());
+    std::printf("\n");
+    int ping_id = 100;
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+      std::printf("   %s", pad(peers[i].name, 10).c_str());
+      for (std::size_t j = 0; j < peers.size(); ++j) {
+        if (i == j) {
+          std::printf("%s", rpad("—", 10).c_str());
+          continue;
+        }
+        const int id = ++ping_id;
+        peers[i].send({{"cmd", "ping"}, {"id", id}, {"peer", peers[j].self}});
+        auto pong = peers.wait_for(i, has_id("pong", id), seconds(10), "a pong");
+        std::printf("%10.2f", pong.value("ms", 0.0));
+      }
+      std::printf("\n");
+    }
+    check(true, "every peer answered every ping");
+    std::printf("\n");
+
+    std::printf("6. request/response: carol asks the room\n");
+    peers[kCarol].send({{"cmd", "request"},
+                        {"id", 7},
+                        {"action", "ask"},
+                        {"kind", "text"},
+                        {"data", "is anyone there?"},
+                        {"target", nullptr},
+                        {"timeout_ms", 10000}});
+    for (std::size_t k = 0; k < 2; ++k) {
+      auto r = peers.wait_for(kCarol, has_id("response", 7), seconds(15), "a response");
+      const auto who = peers.index_of(r.value("peer", ""));
+      check(r.value("ok", false) && r.value("data", "") == "is anyone there?",
+            (who < peers.size() ? peers[who].name : std::string("?")) + " answered " +
+                r.value("data", json()).dump());
+    }
+    std::printf("\n");
+
+    std::printf("7. leave\n");
+    peers[kCarol].send({{"cmd", "leave"}});
+    for (auto i : {kAlice, kBob})
+      peers.wait_for(i, is_from("leave", peers[kCarol].self), seconds(15), "carol leaving");
+    check(peers[kCarol].process->wait(seconds(10)) == 0, "carol left and exited cleanly");
+    check(true, "alice and bob saw her go");
+    for (auto i : {kAlice, kBob})
+      peers[i].send({{"cmd", "leave"}});
+    for (auto i : {kAlice, kBob})
+      check(peers[i].process->wait(seconds(10)) == 0, peers[i].name + " left and exited cleanly");
+    std::printf("\n");
   } catch (const std::exception& e) {
-    std::printf("\ndemo failed: %s\n", e.what());
+    std::printf("\ndemo failed: %s (peer logs in %s)\n", e.what(), work.c_str());
     return 1;
   }
-  std::printf("%s\n", ok ? "demo: everything checked out" : "demo: FAILED");
-  return ok ? 0 : 1;
+  std::printf("summary: joined in %.0f ms, %.0f MiB in %.2f s, %.1f s in all\n", timings["join"],
+              static_cast<double>(file_bytes) / (1 << 20), timings["file"] / 1000,
+              ms_since(started) / 1000);
+  std::printf("%s\n", check.ok ? "demo: everything checked out" : "demo: FAILED");
+  if (check.ok) std::filesystem::remove_all(work);
+  return check.ok ? 0 : 1;
 }
 
 } // namespace posthorn::cli

@@ -10,7 +10,7 @@ void usage() {
   std::fprintf(
       stderr,
       "usage: posthorn <command> [options]\n"
-      "  demo    two native peers connect over loopback and move data (the main job)\n"
+      "  demo    a relay and three native peers in a room on loopback (the main job)\n"
       "  peer    a room peer (Trystero-compatible), scripted by JSON lines (docs/cli-peer.md)\n"
       "  relay   the self-hosted signaling relay (ws-relay) on one port\n"
       "  dc      one data-channel peer, signaling as JSON lines (docs/cli-dc.md)\n"
