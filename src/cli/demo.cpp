@@ -50,20 +50,18 @@ private:
   std::thread thread_;
 };
 
-/// Pads to `width` terminal columns, counting UTF-8 code points rather than bytes.
-std::string pad(const std::string& text, std::size_t width) {
+/// The spaces that fill `text` to `width` terminal columns (one column per UTF-8 code point).
+std::string fill_to(const std::string& text, std::size_t width) {
   std::size_t columns = 0;
   for (unsigned char c : text)
     columns += (c & 0xC0) != 0x80;
-  return text + std::string(columns < width ? width - columns : 0, ' ');
+  return std::string(columns < width ? width - columns : 0, ' ');
 }
-
-/// Right-aligns to `width` terminal columns.
+std::string pad(const std::string& text, std::size_t width) {
+  return text + fill_to(text, width);
+}
 std::string rpad(const std::string& text, std::size_t width) {
-  std::size_t columns = 0;
-  for (unsigned char c : text)
-    columns += (c & 0xC0) != 0x80;
-  return std::string(columns < width ? width - columns : 0, ' ') + text;
+  return fill_to(text, width) + text;
 }
 
 std::string bar(double fraction, int width = 30) {
