@@ -9,7 +9,7 @@ namespace posthorn::relay {
 namespace wsrelay = signal::wsrelay;
 
 void PubSubHub::add_client(ClientId id, Clock::time_point now) {
-  clients_[id] = Client{{}, limits_.burst, now, 0};
+  clients_[id] = Client{{}, TokenBucket(limits_.rate_per_second, limits_.burst, now), 0};
 }
 
 void PubSubHub::remove_client(ClientId id) {
@@ -18,16 +18,6 @@ void PubSubHub::remove_client(ClientId id) {
   for (const auto& topic : std::set<std::string, std::less<>>(it->second.topics))
     unsubscribe(id, it->second, topic);
   clients_.erase(it);
-}
-
-bool PubSubHub::take_token(Client& client, Clock::time_point now) {
-  const double elapsed = std::chrono::duration<double>(now - client.refilled).count();
-  client.refilled = now;
-  client.tokens =
-      std::min(limits_.burst, client.tokens + std::max(0.0, elapsed) * limits_.rate_per_second);
-  if (client.tokens < 1) return false;
-  client.tokens -= 1;
-  return true;
 }
 
 void PubSubHub::refuse(Client& client, ClientId id, std::string why, HubOutput& out) {
@@ -55,7 +45,7 @@ HubOutput PubSubHub::handle(ClientId from, std::string_view text, Clock::time_po
   if (cit == clients_.end()) return out;
   Client& client = cit->second;
   ++stats_.messages_in;
-  if (!take_token(client, now)) {
+  if (!client.tokens.take(now)) {
     refuse(client, from, "rate-limited: slow down", out);
     return out;
   }

@@ -11,6 +11,7 @@
 //    the relay a refusal per message, then a disconnect after max_refusals in a row.
 // Topics live while someone subscribes; a publish to a topic nobody holds costs nothing.
 
+#include "relay/token_bucket.hpp"
 #include "signal/wsrelay_codec.hpp"
 
 #include <chrono>
@@ -74,12 +75,10 @@ public:
 private:
   struct Client {
     std::set<std::string, std::less<>> topics;
-    double tokens = 0;
-    Clock::time_point refilled;
+    TokenBucket tokens;
     std::uint32_t refusals_in_a_row = 0;
   };
 
-  bool take_token(Client& client, Clock::time_point now);
   void refuse(Client& client, ClientId id, std::string why, HubOutput& out);
   void unsubscribe(ClientId id, Client& client, const std::string& topic);
 
