@@ -1,6 +1,7 @@
-// `posthorn relay`: the self-hosted signaling relay (ws-relay protocol, docs/relay.md) on one
-// port. Prints one JSON line when listening ({"event":"listening","url":…}) and one with the
-// statistics on SIGUSR1 and at exit; SIGINT/SIGTERM close every connection and exit 0.
+// `posthorn relay`: the self-hosted signaling relay (ws-relay and the Nostr subset Trystero
+// needs, docs/relay.md) on one port. Prints one JSON line when listening
+// ({"event":"listening","url":…}) and one with the statistics on SIGUSR1 and at exit;
+// SIGINT/SIGTERM close every connection and exit 0.
 #include "cli/commands.hpp"
 #include "core/log.hpp"
 #include "relay/ws_server.hpp"
@@ -27,6 +28,10 @@ nlohmann::json stats_json(const relay::ServerStats& s) {
           {"deliveries", s.hub.deliveries},
           {"refused", s.hub.refused},
           {"disconnected", s.hub.disconnected},
+          {"nostr_subscriptions", s.nostr.subscriptions},
+          {"nostr_events_in", s.nostr.events_in},
+          {"nostr_deliveries", s.nostr.deliveries},
+          {"nostr_refused", s.nostr.refused},
           {"accepted", s.accepted},
           {"rejected", s.rejected},
           {"dropped_out", s.dropped_out}};

@@ -11,6 +11,7 @@
 //    the relay a refusal per message, then a disconnect after max_refusals in a row.
 // Topics live while someone subscribes; a publish to a topic nobody holds costs nothing.
 
+#include "relay/hub_output.hpp"
 #include "relay/token_bucket.hpp"
 #include "signal/wsrelay_codec.hpp"
 
@@ -26,9 +27,6 @@
 #include <vector>
 
 namespace posthorn::relay {
-
-using ClientId = std::uint64_t;
-using Clock = std::chrono::steady_clock;
 
 struct HubLimits {
   std::size_t max_message_bytes = 64u << 10;
@@ -47,17 +45,6 @@ struct HubStats {
   std::uint64_t deliveries = 0; ///< messages fanned out to subscribers
   std::uint64_t refused = 0;    ///< malformed, oversized, over a limit
   std::uint64_t disconnected = 0;
-};
-
-/// Something to send: one encoded text for one or many clients (a fan-out shares the text).
-struct Outgoing {
-  std::vector<ClientId> to;
-  std::shared_ptr<const std::string> text;
-};
-
-struct HubOutput {
-  std::vector<Outgoing> sends;
-  bool disconnect = false; ///< the sender broke the rules too often: close its connection
 };
 
 class PubSubHub {

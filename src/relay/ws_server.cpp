@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <unordered_map>
 
@@ -24,6 +25,12 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+/// NIP-01 messages are JSON arrays; ws-relay messages are JSON objects.
+bool is_nostr(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && text[first] == '[';
+}
 } // namespace
 
 /// One client: its stream, and the texts waiting to be written to it.
@@ -48,6 +55,7 @@ struct WsServer::State : std::enable_shared_from_this<State> {
   WsServerOptions options;
   tcp::acceptor acceptor;
   PubSubHub hub;
+  NostrHub nostr;
   std::unordered_map<ClientId, std::shared_ptr<Client>> clients;
   ClientId next_id = 1;
   ServerStats counters;
@@ -78,7 +86,8 @@ struct WsServer::State : std::enable_shared_from_this<State> {
   static asio::awaitable<void> serve(std::shared_ptr<State> self, std::shared_ptr<Client> client) {
     auto& ws = client->ws;
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws.read_message_max(self->options.limits.max_message_bytes);
+    ws.read_message_max(std::max(self->options.limits.max_message_bytes,
+                                 self->options.nostr_limits.max_message_bytes));
     ws.text(true);
     auto [accept_ec] = co_await ws.async_accept(kNoThrow);
     if (accept_ec || self->stopped) {
@@ -88,6 +97,7 @@ struct WsServer::State : std::enable_shared_from_this<State> {
     ++self->counters.accepted;
     self->clients.emplace(client->id, client);
     self->hub.add_client(client->id, Clock::now());
+    self->nostr.add_client(client->id, Clock::now());
     asio::co_spawn(self->executor, write_loop(self, client), asio::detached);
 
     beast::flat_buffer buffer;
@@ -97,7 +107,8 @@ struct WsServer::State : std::enable_shared_from_this<State> {
       if (ec || self->stopped || client->closing) break;
       if (!ws.got_text()) continue; // ws-relay is text only; binary frames are ignored
       const std::string_view text(static_cast<const char*>(buffer.data().data()), n);
-      auto out = self->hub.handle(client->id, text, Clock::now());
+      auto out = is_nostr(text) ? self->nostr.handle(client->id, text, Clock::now())
+                                : self->hub.handle(client->id, text, Clock::now());
       for (auto& send : out.sends)
         for (ClientId to : send.to)
           self->enqueue(to, send.text);
@@ -153,6 +164,7 @@ struct WsServer::State : std::enable_shared_from_this<State> {
     it->second->wake.cancel();
     clients.erase(it);
     hub.remove_client(id);
+    nostr.remove_client(id);
   }
 
   void stop() {
@@ -194,6 +206,7 @@ std::string WsServer::url() const {
 ServerStats WsServer::stats() const {
   ServerStats s = state_->counters;
   s.hub = state_->hub.stats();
+  s.nostr = state_->nostr.stats();
   return s;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // `posthorn relay`'s WebSocket server: accepts ws:// connections on one port and runs each
-// client's text messages through a PubSubHub (ws-relay, docs/strategies.md). One thread, one
+// client's text messages through the hub of their protocol, told apart by their first character:
+// a JSON array is NIP-01 (NostrHub), a JSON object is ws-relay (PubSubHub). One thread, one
 // io_context; Beast stays inside ws_server.cpp.
 //
 // Per client: frames over the hub's max_message_bytes are refused by the WebSocket layer (close
@@ -8,6 +9,7 @@
 // it are dropped (and counted); an idle connection is pinged and dropped when it does not answer
 // (Beast's suggested server timeouts).
 
+#include "relay/nostr_hub.hpp"
 #include "relay/pubsub_hub.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -23,12 +25,14 @@ struct WsServerOptions {
   std::string bind_address = "127.0.0.1";
   std::uint16_t port = 0; ///< 0: any free port
   HubLimits limits;
+  NostrLimits nostr_limits;
   std::size_t max_clients = 50'000;
   std::size_t max_queued_bytes = 1u << 20;
 };
 
 struct ServerStats {
   HubStats hub;
+  NostrStats nostr;
   std::uint64_t accepted = 0;
   std::uint64_t rejected = 0;    ///< over max_clients, or a failed WebSocket upgrade
   std::uint64_t dropped_out = 0; ///< messages not sent to a client whose queue was full
