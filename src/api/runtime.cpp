@@ -64,7 +64,6 @@ void RuntimeImpl::start_thread() {
 
 void RuntimeImpl::shutdown() {
   if (!work_) return;
-  work_.reset();
   auto drop_everything = [this] {
     apps_.clear();
     mdns_.reset();
@@ -77,10 +76,18 @@ void RuntimeImpl::shutdown() {
       entry.strategy->close();
   };
   if (thread_.joinable()) {
-    boost::asio::post(io_, drop_everything);
-    io_.stop();
+    // drop_everything must run before the loop stops: it closes the strategies, whose handlers
+    // hold the rooms, which hold this runtime (a cycle LeakSanitizer caught when io_.stop() won
+    // the race). So it is posted while the work guard still keeps run() going, and it stops the
+    // loop itself.
+    boost::asio::post(io_, [this, drop_everything] {
+      drop_everything();
+      io_.stop();
+    });
+    work_.reset();
     thread_.join();
   } else {
+    work_.reset();
     drop_everything();
     io_.stop();
   }
