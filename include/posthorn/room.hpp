@@ -38,7 +38,7 @@ class ActionImpl;
 
 /// How a room finds peers (spec §5). Make one with a function of posthorn::strategies.
 struct StrategyConfig {
-  std::string name; ///< "mqtt", "wsrelay"
+  std::string name; ///< "mqtt", "wsrelay", "nostr"
   std::vector<std::string> relay_urls;
 };
 
@@ -49,6 +49,9 @@ StrategyConfig mqtt(std::vector<std::string> broker_urls);
 /// ws-relay servers (`posthorn relay`): ws:// or wss://, JSON topic pub/sub
 /// (docs/strategies.md).
 StrategyConfig wsrelay(std::vector<std::string> relay_urls);
+/// Nostr relays (ws:// or wss://), as Trystero's default strategy. With no URL, Trystero's own
+/// choice for the app: 5 of its 28 public relays, picked by the app id (spec §5.1).
+StrategyConfig nostr(std::vector<std::string> relay_urls = {});
 } // namespace strategies
 
 /// Memory a room may hold for messages still arriving. Trystero keeps every partial message

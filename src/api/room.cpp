@@ -8,6 +8,7 @@
 #include "core/assert.hpp"
 #include "room/chunk.hpp"
 #include "strategy/mqtt_strategy.hpp"
+#include "strategy/nostr_strategy.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -52,11 +53,18 @@ StrategyConfig strategies::wsrelay(std::vector<std::string> relay_urls) {
   return {"wsrelay", std::move(relay_urls)};
 }
 
+StrategyConfig strategies::nostr(std::vector<std::string> relay_urls) {
+  return {"nostr", std::move(relay_urls)};
+}
+
 // --- join_room ---
 
 Room join_room(Runtime& runtime, RoomConfig config, std::string room_id) {
   if (config.app_id.empty()) throw std::invalid_argument("posthorn: RoomConfig::app_id is empty");
   if (room_id.empty()) throw std::invalid_argument("posthorn: the room id is empty");
+  // Trystero's Nostr strategy picks relays by app id when none are given (spec §5.1, TV9).
+  if (config.strategy.name == "nostr" && config.strategy.relay_urls.empty())
+    config.strategy.relay_urls = strategy::nostr_default_relays(config.app_id);
   if (config.strategy.relay_urls.empty())
     throw std::invalid_argument("posthorn: the strategy has no relay URL");
   auto rt = runtime.impl();

@@ -7,6 +7,7 @@
 #include "runtime/server_url.hpp"
 #include "signal/trystero_ids.hpp"
 #include "strategy/mqtt_strategy.hpp"
+#include "strategy/nostr_strategy.hpp"
 #include "strategy/wsrelay_strategy.hpp"
 
 #include <boost/asio/post.hpp>
@@ -117,10 +118,14 @@ std::shared_ptr<strategy::Strategy> RuntimeImpl::strategy_for(const StrategyConf
       strategy::WsRelayStrategyConfig wc;
       wc.urls = config.relay_urls;
       entry.strategy = strategy::make_wsrelay_strategy(io_.get_executor(), std::move(wc), rng_);
+    } else if (config.name == "nostr") {
+      strategy::NostrStrategyConfig nc;
+      nc.urls = config.relay_urls;
+      entry.strategy = strategy::make_nostr_strategy(io_.get_executor(), std::move(nc), rng_);
     } else {
       strategies_.erase(key);
       throw std::invalid_argument("posthorn: unknown strategy '" + config.name +
-                                  "' (this build has: mqtt, wsrelay)");
+                                  "' (this build has: mqtt, wsrelay, nostr)");
     }
   }
   ++entry.users;

@@ -108,10 +108,10 @@ public:
                       .password = options_.password,
                       .strategy = {options_.strategy, options_.relays},
                       .passive = options_.passive};
-    if (options_.strategy != "mqtt" && options_.strategy != "wsrelay") {
+    if (options_.strategy == "torrent") {
       emit({{"event", "error"},
             {"error", "strategy '" + options_.strategy +
-                          "' is not available yet (this build has: mqtt, wsrelay)"}});
+                          "' is not available yet (this build has: mqtt, wsrelay, nostr)"}});
       return 2;
     }
     room_.emplace(join_room(runtime_, std::move(config), options_.room));

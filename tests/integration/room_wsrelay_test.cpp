@@ -1,7 +1,7 @@
 // Rooms through the self-hosted relay: native runtimes meet via the ws-relay strategy and a
 // `posthorn relay` server (in-process here, and as the real process), on loopback.
-#include "relay/ws_server.hpp"
 #include "support/peer_process.hpp"
+#include "support/relay_thread.hpp"
 #include "support/room_observer.hpp"
 #include "tools/child_process.hpp"
 
@@ -26,35 +26,7 @@ namespace {
 using namespace std::chrono_literals;
 using test::RoomObserver;
 
-/// A relay server on its own thread, on loopback; `port` 0 = any.
-class RelayThread {
-public:
-  explicit RelayThread(std::uint16_t port = 0) {
-    server_.emplace(io_.get_executor(), relay::WsServerOptions{.port = port});
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~RelayThread() { stop(); }
-  void stop() {
-    if (!thread_.joinable()) return;
-    boost::asio::post(io_, [this] { server_->stop(); });
-    work_.reset();
-    thread_.join();
-  }
-  [[nodiscard]] std::string url() const { return server_->url(); }
-  [[nodiscard]] std::uint16_t port() const { return server_->port(); }
-  relay::ServerStats stats() {
-    std::promise<relay::ServerStats> p;
-    boost::asio::post(io_, [&] { p.set_value(server_->stats()); });
-    return p.get_future().get();
-  }
-
-private:
-  boost::asio::io_context io_;
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
-      io_.get_executor()};
-  std::optional<relay::WsServer> server_;
-  std::thread thread_;
-};
+using test::RelayThread;
 
 RuntimeOptions loopback() {
   return {.bind_addresses = {"127.0.0.1"}};
