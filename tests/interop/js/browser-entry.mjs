@@ -1,7 +1,8 @@
 // Page side of the Chromium runtime, bundled by esbuild (build.mjs) into dist/browser-peer.js.
 // trystero-peer.mjs loads it into headless Chromium and drives it through window.posthornPeer;
 // events leave the page through the function it exposes as window.__posthornEmit.
-import { joinRoom, selfId } from '@trystero-p2p/mqtt';
+import { joinRoom as joinMqtt, selfId } from '@trystero-p2p/mqtt';
+import { joinRoom as joinNostr } from '@trystero-p2p/nostr';
 import { startPeer } from './peer-core.mjs';
 
 let peer = null;
@@ -11,7 +12,7 @@ const emitLine = (obj) => window.__posthornEmit(JSON.stringify(obj));
 window.posthornPeer = {
   start: (opts) => {
     peer = startPeer({
-      joinRoom,
+      joinRoom: opts.strategy === 'nostr' ? joinNostr : joinMqtt,
       selfId,
       RTCPeerConnection: window.RTCPeerConnection,
       opts,

@@ -250,7 +250,8 @@ export const parseArgs = (argv) => {
   }
   if (!o.app) throw new Error('--app is required');
   if (!o.room) throw new Error('--room is required');
-  if (o.strategy !== 'mqtt') throw new Error(`--strategy ${o.strategy ?? '(missing)'}: only mqtt is supported`);
+  if (o.strategy !== 'mqtt' && o.strategy !== 'nostr')
+    throw new Error(`--strategy ${o.strategy ?? '(missing)'}: mqtt or nostr`);
   if (!o.relays.length) throw new Error('at least one --relay is required');
   if (o.runtime !== 'node' && o.runtime !== 'chromium') throw new Error(`unknown runtime ${o.runtime}`);
   if (o.relayOnly && !o.turn.length) throw new Error('--relay-only needs a --turn server');

@@ -2,7 +2,7 @@
 // A Trystero 0.25.4 peer with the command line and JSON-lines contract of `posthorn peer`
 // (docs/interop.md). One JSON event per line on stdout, one JSON command per line on stdin.
 //
-//   node trystero-peer.mjs --app A --room R [--password P] --strategy mqtt --relay URL...
+//   node trystero-peer.mjs --app A --room R [--password P] --strategy mqtt|nostr --relay URL...
 //        [--passive] [--progress] [--serve ACTION=echo|error]... [--runtime node|chromium]
 //        [--no-mdns] [--bind IP] [--turn URL --turn-user U --turn-pass P]
 //
@@ -60,8 +60,11 @@ const idHintScript = (v) => {
 
 const runNode = async () => {
   if (idHintValue !== undefined) idHintScript(idHintValue);
+  // Trystero's Nostr strategy opens its relay sockets with the global WebSocket, which Node 20
+  // lacks (Node 22 has it): the ws package stands in.
+  if (opts.strategy === 'nostr' && !globalThis.WebSocket) globalThis.WebSocket = (await import('ws')).WebSocket;
   const [{ joinRoom, selfId }, { RTCPeerConnection }] = await Promise.all([
-    import('@trystero-p2p/mqtt'),
+    import(opts.strategy === 'nostr' ? '@trystero-p2p/nostr' : '@trystero-p2p/mqtt'),
     import('node-datachannel/polyfill'),
   ]);
   const peer = startPeer({

@@ -1,0 +1,42 @@
+#pragma once
+// A `posthorn relay` process for interop tests: started on a free loopback port, stopped with
+// SIGTERM (our own child, by pid) when the test ends.
+
+#include "tools/child_process.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+namespace posthorn::test {
+
+class LocalPosthornRelay {
+public:
+  explicit LocalPosthornRelay(const std::string& posthorn_binary)
+      : process_({posthorn_binary, "relay", "--port", "0"}) {
+    const auto line = process_.read_line(std::chrono::seconds(10));
+    const auto event = nlohmann::json::parse(line.value_or("{}"), nullptr, false);
+    if (!event.is_object() || event.value("event", "") != "listening")
+      throw std::runtime_error("posthorn relay did not start: " + line.value_or("(no output)"));
+    url_ = event.value("url", "");
+  }
+  ~LocalPosthornRelay() {
+    ::kill(process_.pid(), SIGTERM);
+    process_.wait(std::chrono::seconds(5));
+  }
+  LocalPosthornRelay(const LocalPosthornRelay&) = delete;
+  LocalPosthornRelay& operator=(const LocalPosthornRelay&) = delete;
+
+  /// ws://127.0.0.1:PORT: ws-relay and Nostr on one port.
+  [[nodiscard]] const std::string& ws_url() const noexcept { return url_; }
+
+private:
+  tools::ChildProcess process_;
+  std::string url_;
+};
+
+} // namespace posthorn::test
