@@ -27,650 +27,638 @@
 #include <fstream>
 #include <random>
 
-    namespace posthorn::test {
-  namespace {
+namespace posthorn::test {
+namespace {
 
-  using namespace std::chrono;
-  using nlohmann::json;
+using namespace std::chrono;
+using nlohmann::json;
 
-  // ---- the matrix -----------------------------------------------------------------------------
+// ---- the matrix -----------------------------------------------------------------------------
 
-  enum class Medium { Mqtt, Nostr };
+enum class Medium { Mqtt, Nostr };
 
-  struct ImplPair {
-    PeerImpl first;  // joins first (and plays "A" in the scenarios)
-    PeerImpl second; // joins second ("B")
-    Medium medium = Medium::Mqtt;
+struct ImplPair {
+  PeerImpl first;  // joins first (and plays "A" in the scenarios)
+  PeerImpl second; // joins second ("B")
+  Medium medium = Medium::Mqtt;
+};
+
+std::vector<ImplPair> interop_pairs() {
+  using enum PeerImpl;
+  // Over MQTT: posthorn against each Trystero runtime (Node, and Chromium with its default mDNS
+  // host candidates) in both join orders, plus the Trystero-only pairs that vouch for the harness.
+  std::vector<ImplPair> pairs = {{TrysteroNode, TrysteroNode}, {TrysteroNode, TrysteroChromium},
+                                 {Posthorn, TrysteroNode},     {TrysteroNode, Posthorn},
+                                 {Posthorn, TrysteroChromium}, {TrysteroChromium, Posthorn}};
+  for (auto [first, second] :
+       std::vector<std::pair<PeerImpl, PeerImpl>>{{TrysteroNode, TrysteroNode},
+                                                  {Posthorn, TrysteroNode},
+                                                  {TrysteroNode, Posthorn},
+                                                  {Posthorn, TrysteroChromium},
+                                                  {TrysteroChromium, Posthorn}})
+    pairs.push_back({first, second, Medium::Nostr});
+  return pairs;
+}
+
+// The scenarios of the data path (payload kinds, progress, request/response, ping, handshake,
+// TURN) do not depend on how the peers found each other: they run over MQTT only.
+std::vector<ImplPair> mqtt_pairs() {
+  auto pairs = interop_pairs();
+  std::erase_if(pairs, [](const ImplPair& p) { return p.medium != Medium::Mqtt; });
+  return pairs;
+}
+
+void PrintTo(const ImplPair& p, std::ostream* os) {
+  *os << (p.medium == Medium::Nostr ? "Nostr: " : "") << to_string(p.first) << " + "
+      << to_string(p.second);
+}
+
+std::string pair_name(const ::testing::TestParamInfo<ImplPair>& info) {
+  return std::string(info.param.medium == Medium::Nostr ? "Nostr" : "") +
+         std::string(to_string(info.param.first)) + "With" +
+         std::string(to_string(info.param.second));
+}
+
+// Whether an implementation reports a join error when it is the offering side (the lower id)
+// and its offer can never be answered because the passwords differ. Trystero does not: only
+// the answering side, which fails to decrypt the offer, raises onJoinError (see docs/interop.md).
+constexpr bool reports_join_error_as_offerer(PeerImpl impl) {
+  return impl == PeerImpl::Posthorn && false; // decide when posthorn peer exists
+}
+
+constexpr auto kTimeout = seconds(30);
+constexpr std::size_t kMaxPrintedBinary = 64 * 1024;
+
+// ---- payload helpers ------------------------------------------------------------------------
+
+std::string sha256_hex(ByteView bytes) {
+  return to_hex(crypto::sha256(bytes));
+}
+
+// The bytes a payload command puts on the wire, as the contract's bytes/sha256 count them.
+Bytes payload_bytes(const json& cmd) {
+  const std::string kind = cmd.at("kind");
+  if (kind == "binary") return crypto::base64_decode(cmd.at("data").get<std::string>()).value();
+  const std::string text =
+      kind == "text" ? cmd.at("data").get<std::string>() : cmd.at("data").dump();
+  return Bytes(text.begin(), text.end());
+}
+
+// Writes `size` pseudo-random bytes and returns their sha256.
+std::string write_random_file(const std::filesystem::path& path, std::size_t size,
+                              std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::uint8_t> block(1 << 20);
+  crypto::Sha256 sha;
+  std::ofstream out(path, std::ios::binary);
+  for (std::size_t done = 0; done < size;) {
+    const std::size_t n = std::min(block.size(), size - done);
+    for (std::size_t i = 0; i < n; i += 8) {
+      const std::uint64_t r = rng();
+      for (std::size_t k = 0; k < 8 && i + k < n; ++k)
+        block[i + k] = static_cast<std::uint8_t>(r >> (8 * k));
+    }
+    out.write(reinterpret_cast<const char*>(block.data()), static_cast<std::streamsize>(n));
+    sha.update(ByteView(block.data(), n));
+    done += n;
+  }
+  return to_hex(sha.finish());
+}
+
+// ---- the fixture ----------------------------------------------------------------------------
+
+class TrysteroRoom : public ::testing::TestWithParam<ImplPair> {
+protected:
+  void SetUp() override {
+    for (PeerImpl impl : {GetParam().first, GetParam().second}) {
+      if (impl != PeerImpl::Posthorn &&
+          !std::filesystem::exists(std::string(POSTHORN_INTEROP_JS_DIR) + "/node_modules"))
+        GTEST_SKIP() << "tests/interop/js/node_modules is missing: run scripts/setup-node.sh";
+      if (impl == PeerImpl::TrysteroChromium && !std::filesystem::exists("/usr/bin/chromium"))
+        GTEST_SKIP() << "/usr/bin/chromium is not installed";
+    }
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string test = std::string(info->test_suite_name()) + "." + info->name();
+    for (char& c : test)
+      if (c == '/') c = '_';
+    static std::atomic<int> counter{0};
+    const std::string unique = std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    dir_ = std::filesystem::path(::testing::TempDir()) / "posthorn-interop" / (test + "-" + unique);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    if (GetParam().medium == Medium::Mqtt)
+      broker_ = std::make_unique<LocalMosquitto>(dir_ / "mosquitto");
+    else
+      relay_ = std::make_unique<LocalPosthornRelay>(POSTHORN_BINARY);
+    // Distinct ids per test (the broker is private anyway; this keeps topics apart if the lead
+    // points the suite at one shared broker).
+    app_ = "posthorn-interop-" + unique;
+    room_ = std::string(info->name()).substr(0, std::string(info->name()).find('/'));
+    paths_ = {POSTHORN_BINARY, POSTHORN_INTEROP_JS_DIR, ""};
+    started_ = steady_clock::now();
+  }
+
+  void TearDown() override {
+    // Stdin EOF means "leave": let every peer shut down at once, then reap them.
+    for (auto& p : peers_)
+      p->close_input();
+    peers_.clear();
+    broker_.reset();
+    relay_.reset();
+    RecordProperty(
+        "wall_ms",
+        static_cast<int>(duration_cast<milliseconds>(steady_clock::now() - started_).count()));
+    if (!HasFailure() && !dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  struct PeerOptions {
+    std::vector<std::string> extra; // e.g. --passive, --serve echo=echo, --progress
+    std::optional<std::string> password;
+    std::optional<std::string> room; // default: the test's room
+    // "low" or "high": a Trystero peer then gets an id starting with '0' or 'z', which decides
+    // who offers and who initiates the handshake (docs/interop.md). Ignored by posthorn.
+    std::optional<std::string> id_hint;
   };
 
-  // Flip to true once `posthorn peer` implements the contract: every pair with posthorn joins the
-  // matrix (posthorn against each Trystero runtime — Node and Chromium with its default mDNS host
-  // candidates — in both join orders, and against itself).
-  constexpr bool kPosthornInMatrix = true;
-
-  std::vector<ImplPair> interop_pairs() {
-    using enum PeerImpl;
-    std::vector<ImplPair> pairs = {{TrysteroNode, TrysteroNode}, {TrysteroNode, TrysteroChromium}};
-    if (kPosthornInMatrix) {
-      pairs.insert(pairs.end(), {{Posthorn, TrysteroNode},
-                                 {TrysteroNode, Posthorn},
-                                 {Posthorn, TrysteroChromium},
-                                 {TrysteroChromium, Posthorn}});
+  // The relay URL an implementation is pointed at. All speak their medium over WebSocket (the
+  // only transport a browser has); over MQTT posthorn could equally be given broker_->tcp_url().
+  std::string relay_for(PeerImpl) const { return broker_ ? broker_->ws_url() : relay_->ws_url(); }
+  std::string strategy() const { return GetParam().medium == Medium::Nostr ? "nostr" : "mqtt"; }
+  PeerProcess& start(PeerImpl impl, const std::string& name, const PeerOptions& o = {}) {
+    std::vector<std::string> flags = {"--app",      app_,       "--room",  o.room.value_or(room_),
+                                      "--strategy", strategy(), "--relay", relay_for(impl)};
+    if (o.password) {
+      flags.push_back("--password");
+      flags.push_back(*o.password);
     }
-    for (auto [first, second] :
-         std::vector<std::pair<PeerImpl, PeerImpl>>{{TrysteroNode, TrysteroNode},
-                                                    {Posthorn, TrysteroNode},
-                                                    {TrysteroNode, Posthorn},
-                                                    {Posthorn, TrysteroChromium},
-                                                    {TrysteroChromium, Posthorn}})
-      pairs.push_back({first, second, Medium::Nostr});
-    return pairs;
+    flags.insert(flags.end(), o.extra.begin(), o.extra.end());
+    std::vector<std::string> env;
+    if (o.id_hint) env.push_back("POSTHORN_INTEROP_ID_HINT=" + *o.id_hint);
+    peers_.push_back(std::make_unique<PeerProcess>(impl, name, flags, dir_, paths_, env));
+    return *peers_.back();
   }
 
-  void PrintTo(const ImplPair& p, std::ostream* os) {
-    *os << (p.medium == Medium::Nostr ? "Nostr: " : "") << to_string(p.first) << " + "
-        << to_string(p.second);
+  // With id hints on Trystero peers, A's id is below B's iff A was hinted "low".
+  static void expect_id_order(PeerProcess& a, PeerProcess& b, const std::string& hint_a) {
+    if (a.impl() != PeerImpl::Posthorn && b.impl() != PeerImpl::Posthorn) {
+      EXPECT_EQ(a.self_id() < b.self_id(), hint_a == "low") << a.self_id() << " " << b.self_id();
+    }
+    RecordProperty(a.name() + "_offers", a.self_id() < b.self_id() ? "yes" : "no");
   }
 
-  std::string pair_name(const ::testing::TestParamInfo<ImplPair>& info) {
-    return std::string(info.param.medium == Medium::Nostr ? "Nostr" : "") +
-           std::string(to_string(info.param.first)) + "With" +
-           std::string(to_string(info.param.second));
+  static void await_join(PeerProcess& a, PeerProcess& b) {
+    const std::string idb = b.self_id();
+    const std::string ida = a.self_id();
+    a.wait_for(is_event_from("join", idb), kTimeout, "join of " + b.name());
+    b.wait_for(is_event_from("join", ida), kTimeout, "join of " + a.name());
   }
 
-  // Whether an implementation reports a join error when it is the offering side (the lower id)
-  // and its offer can never be answered because the passwords differ. Trystero does not: only
-  // the answering side, which fails to decrypt the offer, raises onJoinError (see docs/interop.md).
-  constexpr bool reports_join_error_as_offerer(PeerImpl impl) {
-    return impl == PeerImpl::Posthorn && false; // decide when posthorn peer exists
+  // Sends `cmd` (which must carry action/kind/data and may carry metadata/target) from tx and
+  // checks what rx prints for it, and that tx reports the send as complete.
+  json send_and_check(PeerProcess& tx, PeerProcess& rx, json cmd) {
+    cmd["cmd"] = "send";
+    cmd["id"] = "c" + std::to_string(++command_id_);
+    tx.send(cmd);
+    const std::string action = cmd.at("action");
+    const json msg = rx.wait_for(is_message(action, tx.self_id()), kTimeout,
+                                 "message '" + action + "' from " + tx.name());
+    check_payload(msg, cmd);
+    EXPECT_EQ(msg.contains("metadata"), cmd.contains("metadata")) << msg.dump();
+    if (cmd.contains("metadata") && msg.contains("metadata")) {
+      EXPECT_EQ(msg["metadata"], cmd["metadata"]);
+    }
+    const json sent = tx.wait_for(is_event_with_id("sent", cmd["id"]), kTimeout, "sent");
+    EXPECT_EQ(sent.value("ok", false), true) << sent.dump();
+    return msg;
   }
 
-  constexpr auto kTimeout = seconds(30);
-  constexpr std::size_t kMaxPrintedBinary = 64 * 1024;
-
-  // ---- payload helpers ------------------------------------------------------------------------
-
-  std::string sha256_hex(ByteView bytes) {
-    return to_hex(crypto::sha256(bytes));
-  }
-
-  // The bytes a payload command puts on the wire, as the contract's bytes/sha256 count them.
-  Bytes payload_bytes(const json& cmd) {
-    const std::string kind = cmd.at("kind");
-    if (kind == "binary") return crypto::base64_decode(cmd.at("data").get<std::string>()).value();
-    const std::string text =
-        kind == "text" ? cmd.at("data").get<std::string>() : cmd.at("data").dump();
-    return Bytes(text.begin(), text.end());
-  }
-
-  // Writes `size` pseudo-random bytes and returns their sha256.
-  std::string write_random_file(const std::filesystem::path& path, std::size_t size,
-                                std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::vector<std::uint8_t> block(1 << 20);
-    crypto::Sha256 sha;
-    std::ofstream out(path, std::ios::binary);
-    for (std::size_t done = 0; done < size;) {
-      const std::size_t n = std::min(block.size(), size - done);
-      for (std::size_t i = 0; i < n; i += 8) {
-        const std::uint64_t r = rng();
-        for (std::size_t k = 0; k < 8 && i + k < n; ++k)
-          block[i + k] = static_cast<std::uint8_t>(r >> (8 * k));
-      }
-      out.write(reinterpret_cast<const char*>(block.data()), static_cast<std::streamsize>(n));
-      sha.update(ByteView(block.data(), n));
-      done += n;
-    }
-    return to_hex(sha.finish());
-  }
-
-  // ---- the fixture ----------------------------------------------------------------------------
-
-  class TrysteroRoom : public ::testing::TestWithParam<ImplPair> {
-  protected:
-    void SetUp() override {
-      for (PeerImpl impl : {GetParam().first, GetParam().second}) {
-        if (impl != PeerImpl::Posthorn &&
-            !std::filesystem::exists(std::string(POSTHORN_INTEROP_JS_DIR) + "/node_modules"))
-          GTEST_SKIP() << "tests/interop/js/node_modules is missing: run scripts/setup-node.sh";
-        if (impl == PeerImpl::TrysteroChromium && !std::filesystem::exists("/usr/bin/chromium"))
-          GTEST_SKIP() << "/usr/bin/chromium is not installed";
-      }
-      const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-      std::string test = std::string(info->test_suite_name()) + "." + info->name();
-      for (char& c : test)
-        if (c == '/') c = '_';
-      static std::atomic<int> counter{0};
-      const std::string unique = std::to_string(::getpid()) + "-" + std::to_string(++counter);
-      dir_ =
-          std::filesystem::path(::testing::TempDir()) / "posthorn-interop" / (test + "-" + unique);
-      std::filesystem::remove_all(dir_);
-      std::filesystem::create_directories(dir_);
-      if (GetParam().medium == Medium::Mqtt)
-        broker_ = std::make_unique<LocalMosquitto>(dir_ / "mosquitto");
-      else
-        relay_ = std::make_unique<LocalPosthornRelay>(POSTHORN_BINARY);
-      // Distinct ids per test (the broker is private anyway; this keeps topics apart if the lead
-      // points the suite at one shared broker).
-      app_ = "posthorn-interop-" + unique;
-      room_ = std::string(info->name()).substr(0, std::string(info->name()).find('/'));
-      paths_ = {POSTHORN_BINARY, POSTHORN_INTEROP_JS_DIR, ""};
-      started_ = steady_clock::now();
-    }
-
-    void TearDown() override {
-      // Stdin EOF means "leave": let every peer shut down at once, then reap them.
-      for (auto& p : peers_)
-        p->close_input();
-      peers_.clear();
-      broker_.reset();
-      relay_.reset();
-      RecordProperty(
-          "wall_ms",
-          static_cast<int>(duration_cast<milliseconds>(steady_clock::now() - started_).count()));
-      if (!HasFailure() && !dir_.empty()) std::filesystem::remove_all(dir_);
-    }
-
-    struct PeerOptions {
-      std::vector<std::string> extra; // e.g. --passive, --serve echo=echo, --progress
-      std::optional<std::string> password;
-      std::optional<std::string> room; // default: the test's room
-      // "low" or "high": a Trystero peer then gets an id starting with '0' or 'z', which decides
-      // who offers and who initiates the handshake (docs/interop.md). Ignored by posthorn.
-      std::optional<std::string> id_hint;
-    };
-
-    // The relay URL an implementation is pointed at. All speak their medium over WebSocket (the
-    // only transport a browser has); over MQTT posthorn could equally be given broker_->tcp_url().
-    std::string relay_for(PeerImpl) const { return broker_ ? broker_->ws_url() : relay_->ws_url(); }
-    std::string strategy() const { return GetParam().medium == Medium::Nostr ? "nostr" : "mqtt"; }
-    // The medium carries only signaling: after the join, the data path is the same whatever it was.
-    void covered_over_mqtt_only() {
-      if (GetParam().medium != Medium::Mqtt)
-        GTEST_SKIP() << "the data path does not depend on the signaling medium; covered over MQTT";
-    }
-
-    PeerProcess& start(PeerImpl impl, const std::string& name, const PeerOptions& o = {}) {
-      std::vector<std::string> flags = {"--app",      app_,       "--room",  o.room.value_or(room_),
-                                        "--strategy", strategy(), "--relay", relay_for(impl)};
-      if (o.password) {
-        flags.push_back("--password");
-        flags.push_back(*o.password);
-      }
-      flags.insert(flags.end(), o.extra.begin(), o.extra.end());
-      std::vector<std::string> env;
-      if (o.id_hint) env.push_back("POSTHORN_INTEROP_ID_HINT=" + *o.id_hint);
-      peers_.push_back(std::make_unique<PeerProcess>(impl, name, flags, dir_, paths_, env));
-      return *peers_.back();
-    }
-
-    // With id hints on Trystero peers, A's id is below B's iff A was hinted "low".
-    static void expect_id_order(PeerProcess& a, PeerProcess& b, const std::string& hint_a) {
-      if (a.impl() != PeerImpl::Posthorn && b.impl() != PeerImpl::Posthorn) {
-        EXPECT_EQ(a.self_id() < b.self_id(), hint_a == "low") << a.self_id() << " " << b.self_id();
-      }
-      RecordProperty(a.name() + "_offers", a.self_id() < b.self_id() ? "yes" : "no");
-    }
-
-    static void await_join(PeerProcess& a, PeerProcess& b) {
-      const std::string idb = b.self_id();
-      const std::string ida = a.self_id();
-      a.wait_for(is_event_from("join", idb), kTimeout, "join of " + b.name());
-      b.wait_for(is_event_from("join", ida), kTimeout, "join of " + a.name());
-    }
-
-    // Sends `cmd` (which must carry action/kind/data and may carry metadata/target) from tx and
-    // checks what rx prints for it, and that tx reports the send as complete.
-    json send_and_check(PeerProcess& tx, PeerProcess& rx, json cmd) {
-      cmd["cmd"] = "send";
-      cmd["id"] = "c" + std::to_string(++command_id_);
-      tx.send(cmd);
-      const std::string action = cmd.at("action");
-      const json msg = rx.wait_for(is_message(action, tx.self_id()), kTimeout,
-                                   "message '" + action + "' from " + tx.name());
-      check_payload(msg, cmd);
-      EXPECT_EQ(msg.contains("metadata"), cmd.contains("metadata")) << msg.dump();
-      if (cmd.contains("metadata") && msg.contains("metadata")) {
-        EXPECT_EQ(msg["metadata"], cmd["metadata"]);
-      }
-      const json sent = tx.wait_for(is_event_with_id("sent", cmd["id"]), kTimeout, "sent");
-      EXPECT_EQ(sent.value("ok", false), true) << sent.dump();
-      return msg;
-    }
-
-    // Checks kind/data/bytes/sha256 of a message or response event against the sent command.
-    static void check_payload(const json& ev, const json& cmd) {
-      const Bytes bytes = payload_bytes(cmd);
-      EXPECT_EQ(ev.value("kind", ""), cmd.at("kind").get<std::string>()) << ev.dump();
-      EXPECT_EQ(ev.value("bytes", -1), static_cast<long>(bytes.size())) << ev.dump();
-      EXPECT_EQ(ev.value("sha256", ""), sha256_hex(bytes));
-      if (cmd.at("kind") == "binary" && bytes.size() > kMaxPrintedBinary) {
-        EXPECT_TRUE(ev.contains("data") && ev["data"].is_null()) << "big binary data must be null";
-      } else {
-        EXPECT_EQ(ev.value("data", json()), cmd.at("data")) << ev.dump();
-      }
-    }
-
-    // Progress events of one transfer: present, within [0, 1], never going back, ending at 1.
-    static void check_progress(const PeerProcess& p, const std::string& action,
-                               const std::string& peer, const std::string& direction,
-                               const json& metadata) {
-      std::vector<double> fractions;
-      json last;
-      for (const auto& e : p.history()) {
-        if (field(e, "event") == "progress" && field(e, "action") == action &&
-            field(e, "peer") == peer && field(e, "direction") == direction) {
-          fractions.push_back(e.value("fraction", -1.0));
-          last = e;
-        }
-      }
-      ASSERT_FALSE(fractions.empty()) << p.name() << ": no '" << direction << "' progress";
-      for (std::size_t i = 0; i < fractions.size(); ++i) {
-        EXPECT_GE(fractions[i], 0.0);
-        EXPECT_LE(fractions[i], 1.0);
-        if (i) {
-          EXPECT_GE(fractions[i], fractions[i - 1]) << "progress went back at " << i;
-        }
-      }
-      EXPECT_DOUBLE_EQ(fractions.back(), 1.0) << p.name() << " " << direction;
-      if (!metadata.is_null()) {
-        EXPECT_EQ(last.value("metadata", json()), metadata) << last.dump();
-      }
-    }
-
-    // One transfer of a large binary payload with progress on both sides.
-    void large_transfer(PeerProcess& tx, PeerProcess& rx) {
-      const json meta100k = {{"name", "hundred-k"}, {"size", 100000}};
-      send_and_check(tx, rx,
-                     {{"action", "blob"},
-                      {"kind", "binary"},
-                      {"data", random_base64(100000, 7)},
-                      {"metadata", meta100k}});
-      check_progress(tx, "blob", rx.self_id(), "out", meta100k);
-      check_progress(rx, "blob", tx.self_id(), "in", meta100k);
-
-      constexpr std::size_t kBig = 32u << 20;
-      const auto file = dir_ / "big.bin";
-      const std::string sha = write_random_file(file, kBig, 42);
-      const json meta = {{"name", "big.bin"}, {"size", kBig}};
-      const std::string id = "c" + std::to_string(++command_id_);
-      const auto t0 = steady_clock::now();
-      tx.send({{"cmd", "send-file"},
-               {"id", id},
-               {"action", "file"},
-               {"path", file.string()},
-               {"metadata", meta}});
-      const json msg = rx.wait_for(is_message("file", tx.self_id()), seconds(120), "32 MiB file");
-      const auto ms = duration_cast<milliseconds>(steady_clock::now() - t0).count();
-      RecordProperty("file_32MiB_ms", static_cast<int>(ms));
-      EXPECT_EQ(msg.value("kind", ""), "binary");
-      EXPECT_EQ(msg.value("bytes", 0L), static_cast<long>(kBig));
-      EXPECT_EQ(msg.value("sha256", ""), sha);
-      EXPECT_TRUE(msg.contains("data") && msg["data"].is_null());
-      EXPECT_EQ(msg.value("metadata", json()), meta);
-      const json sent = tx.wait_for(is_event_with_id("sent", id), kTimeout, "sent of the file");
-      EXPECT_EQ(sent.value("ok", false), true) << sent.dump();
-      check_progress(tx, "file", rx.self_id(), "out", meta);
-      check_progress(rx, "file", tx.self_id(), "in", meta);
-    }
-
-    void passive_scenario(PeerImpl passive_impl, PeerImpl active_impl) {
-      // The passive peer must be there first: an active peer announces at 0, 0.2, 0.8 and 2.1 s,
-      // then only every 60 s, and a passive peer never announces before it is activated.
-      PeerProcess& p = start(passive_impl, "passive", {.extra = {"--passive"}});
-      p.self_id();
-      PeerProcess& a = start(active_impl, "active");
-      await_join(p, a);
-      send_and_check(p, a, {{"action", "hello"}, {"kind", "text"}, {"data", "from passive"}});
-      send_and_check(a, p, {{"action", "hello"}, {"kind", "text"}, {"data", "from active"}});
-    }
-
-    std::filesystem::path dir_;
-    std::unique_ptr<LocalMosquitto> broker_;
-    std::unique_ptr<LocalPosthornRelay> relay_;
-    std::string app_;
-    std::string room_;
-    PeerPaths paths_;
-    std::vector<std::unique_ptr<PeerProcess>> peers_;
-    int command_id_ = 0;
-    steady_clock::time_point started_;
-  };
-
-  // ---- scenarios ------------------------------------------------------------------------------
-
-  // Both roles for each side: with the id hints the first implementation has the lower id
-  // (offers, initiates the handshake) in one round and the higher id in the other.
-  TEST_P(TrysteroRoom, JoinBothWays) {
-    for (auto [hint_a, hint_b] : {std::pair{"low", "high"}, std::pair{"high", "low"}}) {
-      SCOPED_TRACE(std::string("A's id hint ") + hint_a);
-      const std::string room = room_ + "-" + hint_a;
-      PeerProcess& a =
-          start(GetParam().first, std::string("A-") + hint_a, {.room = room, .id_hint = hint_a});
-      PeerProcess& b =
-          start(GetParam().second, std::string("B-") + hint_b, {.room = room, .id_hint = hint_b});
-      EXPECT_FALSE(a.self_id().empty());
-      EXPECT_NE(a.self_id(), b.self_id());
-      expect_id_order(a, b, hint_a);
-      await_join(a, b);
+  // Checks kind/data/bytes/sha256 of a message or response event against the sent command.
+  static void check_payload(const json& ev, const json& cmd) {
+    const Bytes bytes = payload_bytes(cmd);
+    EXPECT_EQ(ev.value("kind", ""), cmd.at("kind").get<std::string>()) << ev.dump();
+    EXPECT_EQ(ev.value("bytes", -1), static_cast<long>(bytes.size())) << ev.dump();
+    EXPECT_EQ(ev.value("sha256", ""), sha256_hex(bytes));
+    if (cmd.at("kind") == "binary" && bytes.size() > kMaxPrintedBinary) {
+      EXPECT_TRUE(ev.contains("data") && ev["data"].is_null()) << "big binary data must be null";
+    } else {
+      EXPECT_EQ(ev.value("data", json()), cmd.at("data")) << ev.dump();
     }
   }
 
-  TEST_P(TrysteroRoom, JsonTextAndSmallBinaryBothWays) {
-    PeerProcess& a = start(GetParam().first, "A");
-    PeerProcess& b = start(GetParam().second, "B");
+  // Progress events of one transfer: present, within [0, 1], never going back, ending at 1.
+  static void check_progress(const PeerProcess& p, const std::string& action,
+                             const std::string& peer, const std::string& direction,
+                             const json& metadata) {
+    std::vector<double> fractions;
+    json last;
+    for (const auto& e : p.history()) {
+      if (field(e, "event") == "progress" && field(e, "action") == action &&
+          field(e, "peer") == peer && field(e, "direction") == direction) {
+        fractions.push_back(e.value("fraction", -1.0));
+        last = e;
+      }
+    }
+    ASSERT_FALSE(fractions.empty()) << p.name() << ": no '" << direction << "' progress";
+    for (std::size_t i = 0; i < fractions.size(); ++i) {
+      EXPECT_GE(fractions[i], 0.0);
+      EXPECT_LE(fractions[i], 1.0);
+      if (i) {
+        EXPECT_GE(fractions[i], fractions[i - 1]) << "progress went back at " << i;
+      }
+    }
+    EXPECT_DOUBLE_EQ(fractions.back(), 1.0) << p.name() << " " << direction;
+    if (!metadata.is_null()) {
+      EXPECT_EQ(last.value("metadata", json()), metadata) << last.dump();
+    }
+  }
+
+  // One transfer of a large binary payload with progress on both sides.
+  void large_transfer(PeerProcess& tx, PeerProcess& rx) {
+    const json meta100k = {{"name", "hundred-k"}, {"size", 100000}};
+    send_and_check(tx, rx,
+                   {{"action", "blob"},
+                    {"kind", "binary"},
+                    {"data", random_base64(100000, 7)},
+                    {"metadata", meta100k}});
+    check_progress(tx, "blob", rx.self_id(), "out", meta100k);
+    check_progress(rx, "blob", tx.self_id(), "in", meta100k);
+
+    constexpr std::size_t kBig = 32u << 20;
+    const auto file = dir_ / "big.bin";
+    const std::string sha = write_random_file(file, kBig, 42);
+    const json meta = {{"name", "big.bin"}, {"size", kBig}};
+    const std::string id = "c" + std::to_string(++command_id_);
+    const auto t0 = steady_clock::now();
+    tx.send({{"cmd", "send-file"},
+             {"id", id},
+             {"action", "file"},
+             {"path", file.string()},
+             {"metadata", meta}});
+    const json msg = rx.wait_for(is_message("file", tx.self_id()), seconds(120), "32 MiB file");
+    const auto ms = duration_cast<milliseconds>(steady_clock::now() - t0).count();
+    RecordProperty("file_32MiB_ms", static_cast<int>(ms));
+    EXPECT_EQ(msg.value("kind", ""), "binary");
+    EXPECT_EQ(msg.value("bytes", 0L), static_cast<long>(kBig));
+    EXPECT_EQ(msg.value("sha256", ""), sha);
+    EXPECT_TRUE(msg.contains("data") && msg["data"].is_null());
+    EXPECT_EQ(msg.value("metadata", json()), meta);
+    const json sent = tx.wait_for(is_event_with_id("sent", id), kTimeout, "sent of the file");
+    EXPECT_EQ(sent.value("ok", false), true) << sent.dump();
+    check_progress(tx, "file", rx.self_id(), "out", meta);
+    check_progress(rx, "file", tx.self_id(), "in", meta);
+  }
+
+  void passive_scenario(PeerImpl passive_impl, PeerImpl active_impl) {
+    // The passive peer must be there first: an active peer announces at 0, 0.2, 0.8 and 2.1 s,
+    // then only every 60 s, and a passive peer never announces before it is activated.
+    PeerProcess& p = start(passive_impl, "passive", {.extra = {"--passive"}});
+    p.self_id();
+    PeerProcess& a = start(active_impl, "active");
+    await_join(p, a);
+    send_and_check(p, a, {{"action", "hello"}, {"kind", "text"}, {"data", "from passive"}});
+    send_and_check(a, p, {{"action", "hello"}, {"kind", "text"}, {"data", "from active"}});
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<LocalMosquitto> broker_;
+  std::unique_ptr<LocalPosthornRelay> relay_;
+  std::string app_;
+  std::string room_;
+  PeerPaths paths_;
+  std::vector<std::unique_ptr<PeerProcess>> peers_;
+  int command_id_ = 0;
+  steady_clock::time_point started_;
+};
+
+// ---- scenarios ------------------------------------------------------------------------------
+
+// Both roles for each side: with the id hints the first implementation has the lower id
+// (offers, initiates the handshake) in one round and the higher id in the other.
+// The same fixture, instantiated over MQTT only (mqtt_pairs).
+class TrysteroRoomDataPath : public TrysteroRoom {};
+
+TEST_P(TrysteroRoom, JoinBothWays) {
+  for (auto [hint_a, hint_b] : {std::pair{"low", "high"}, std::pair{"high", "low"}}) {
+    SCOPED_TRACE(std::string("A's id hint ") + hint_a);
+    const std::string room = room_ + "-" + hint_a;
+    PeerProcess& a =
+        start(GetParam().first, std::string("A-") + hint_a, {.room = room, .id_hint = hint_a});
+    PeerProcess& b =
+        start(GetParam().second, std::string("B-") + hint_b, {.room = room, .id_hint = hint_b});
+    EXPECT_FALSE(a.self_id().empty());
+    EXPECT_NE(a.self_id(), b.self_id());
+    expect_id_order(a, b, hint_a);
     await_join(a, b);
-    for (auto [tx, rx] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
-      send_and_check(*tx, *rx,
-                     {{"action", "drink"},
-                      {"kind", "json"},
-                      {"data", {{"drink", "negroni"}, {"n", {1, 2.5, true, nullptr}}, {"ü", "😀"}}},
-                      {"metadata", {{"glass", "rocks"}}}});
-      send_and_check(*tx, *rx, {{"action", "drink"}, {"kind", "json"}, {"data", 42}});
-      send_and_check(*tx, *rx,
-                     {{"action", "drink"}, {"kind", "json"}, {"data", nullptr}, {"metadata", "m"}});
-      send_and_check(*tx, *rx,
-                     {{"action", "chat"},
-                      {"kind", "text"},
-                      {"data", "héllo wörld ✓"},
-                      {"metadata", {{"k", {1}}}}});
-      send_and_check(*tx, *rx, {{"action", "chat"}, {"kind", "text"}, {"data", ""}});
-      send_and_check(
-          *tx, *rx,
-          {{"action", "bytes"}, {"kind", "binary"}, {"data", "/w=="}, {"metadata", {{"one", 1}}}});
-      send_and_check(*tx, *rx, {{"action", "bytes"}, {"kind", "binary"}, {"data", ""}});
-    }
   }
+}
 
-  TEST_P(TrysteroRoom, LargeBinaryFirstToSecond) {
-    covered_over_mqtt_only();
-    const PeerOptions o = {.extra = {"--progress", "--action", "blob", "--action", "file"}};
-    PeerProcess& a = start(GetParam().first, "A", o);
-    PeerProcess& b = start(GetParam().second, "B", o);
-    await_join(a, b);
-    large_transfer(a, b);
-  }
-
-  TEST_P(TrysteroRoom, LargeBinarySecondToFirst) {
-    covered_over_mqtt_only();
-    const PeerOptions o = {.extra = {"--progress", "--action", "blob", "--action", "file"}};
-    PeerProcess& a = start(GetParam().first, "A", o);
-    PeerProcess& b = start(GetParam().second, "B", o);
-    await_join(a, b);
-    large_transfer(b, a);
-  }
-
-  TEST_P(TrysteroRoom, TargetedSendReachesOnlyItsTarget) {
-    PeerProcess& a = start(GetParam().first, "A");
-    PeerProcess& b = start(GetParam().second, "B");
-    PeerProcess& c = start(GetParam().second, "C");
-    await_join(a, b);
-    await_join(a, c);
-    send_and_check(
-        a, b,
-        {{"action", "whisper"}, {"kind", "text"}, {"data", "for B"}, {"target", b.self_id()}});
-    send_and_check(a, c,
-                   {{"action", "whisper"},
+TEST_P(TrysteroRoom, JsonTextAndSmallBinaryBothWays) {
+  PeerProcess& a = start(GetParam().first, "A");
+  PeerProcess& b = start(GetParam().second, "B");
+  await_join(a, b);
+  for (auto [tx, rx] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+    send_and_check(*tx, *rx,
+                   {{"action", "drink"},
+                    {"kind", "json"},
+                    {"data", {{"drink", "negroni"}, {"n", {1, 2.5, true, nullptr}}, {"ü", "😀"}}},
+                    {"metadata", {{"glass", "rocks"}}}});
+    send_and_check(*tx, *rx, {{"action", "drink"}, {"kind", "json"}, {"data", 42}});
+    send_and_check(*tx, *rx,
+                   {{"action", "drink"}, {"kind", "json"}, {"data", nullptr}, {"metadata", "m"}});
+    send_and_check(*tx, *rx,
+                   {{"action", "chat"},
                     {"kind", "text"},
-                    {"data", "for C"},
-                    {"target", json::array({c.self_id()})}});
-    // A broadcast after the whispers: each channel is ordered, so once it has arrived any stray
-    // whisper would have arrived before it.
-    const json marker = {{"cmd", "send"},  {"id", "marker"}, {"action", "marker"},
-                         {"kind", "text"}, {"data", "all"},  {"target", nullptr}};
-    a.send(marker);
-    for (PeerProcess* p : {&b, &c})
-      p->wait_for(is_message("marker", a.self_id()), kTimeout, "marker");
-    EXPECT_EQ(a.wait_for(is_event_with_id("sent", "marker"), kTimeout, "sent").value("ok", false),
-              true);
-    for (auto [p, expected] : {std::pair{&b, "for B"}, std::pair{&c, "for C"}}) {
-      int whispers = 0;
-      for (const auto& e : p->history())
-        if (is_message("whisper", a.self_id())(e)) {
-          ++whispers;
-          EXPECT_EQ(e.value("data", ""), expected) << p->name();
-        }
-      EXPECT_EQ(whispers, 1) << p->name();
-    }
+                    {"data", "héllo wörld ✓"},
+                    {"metadata", {{"k", {1}}}}});
+    send_and_check(*tx, *rx, {{"action", "chat"}, {"kind", "text"}, {"data", ""}});
+    send_and_check(
+        *tx, *rx,
+        {{"action", "bytes"}, {"kind", "binary"}, {"data", "/w=="}, {"metadata", {{"one", 1}}}});
+    send_and_check(*tx, *rx, {{"action", "bytes"}, {"kind", "binary"}, {"data", ""}});
   }
+}
 
-  TEST_P(TrysteroRoom, RequestResponseAndHandlerError) {
-    covered_over_mqtt_only();
-    const PeerOptions serving = {.extra = {"--serve", "echo=echo", "--serve", "fail=error"}};
-    PeerProcess& a = start(GetParam().first, "A", serving);
-    PeerProcess& b = start(GetParam().second, "B", serving);
-    await_join(a, b);
-    for (auto [requester, responder] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
-      const std::vector<json> payloads = {
-          {{"kind", "json"}, {"data", {{"q", 1}, {"list", {"x", nullptr}}}}},
-          {{"kind", "text"}, {"data", "ping?"}},
-          {{"kind", "binary"}, {"data", "AAEC/w=="}},
-      };
-      for (const json& payload : payloads) {
-        json cmd = payload;
-        cmd["cmd"] = "request";
-        cmd["id"] = "r" + std::to_string(++command_id_);
-        cmd["action"] = "echo";
-        cmd["target"] = responder->self_id();
-        cmd["timeout_ms"] = 20000;
-        requester->send(cmd);
-        const json r = requester->wait_for(is_event_with_id("response", cmd["id"]), kTimeout,
-                                           "response to " + cmd["id"].get<std::string>());
-        EXPECT_EQ(field(r, "peer"), responder->self_id());
-        ASSERT_EQ(r.value("ok", false), true) << r.dump();
-        check_payload(r, cmd);
+TEST_P(TrysteroRoomDataPath, LargeBinaryFirstToSecond) {
+  const PeerOptions o = {.extra = {"--progress", "--action", "blob", "--action", "file"}};
+  PeerProcess& a = start(GetParam().first, "A", o);
+  PeerProcess& b = start(GetParam().second, "B", o);
+  await_join(a, b);
+  large_transfer(a, b);
+}
+
+TEST_P(TrysteroRoomDataPath, LargeBinarySecondToFirst) {
+  const PeerOptions o = {.extra = {"--progress", "--action", "blob", "--action", "file"}};
+  PeerProcess& a = start(GetParam().first, "A", o);
+  PeerProcess& b = start(GetParam().second, "B", o);
+  await_join(a, b);
+  large_transfer(b, a);
+}
+
+TEST_P(TrysteroRoom, TargetedSendReachesOnlyItsTarget) {
+  PeerProcess& a = start(GetParam().first, "A");
+  PeerProcess& b = start(GetParam().second, "B");
+  PeerProcess& c = start(GetParam().second, "C");
+  await_join(a, b);
+  await_join(a, c);
+  send_and_check(
+      a, b, {{"action", "whisper"}, {"kind", "text"}, {"data", "for B"}, {"target", b.self_id()}});
+  send_and_check(a, c,
+                 {{"action", "whisper"},
+                  {"kind", "text"},
+                  {"data", "for C"},
+                  {"target", json::array({c.self_id()})}});
+  // A broadcast after the whispers: each channel is ordered, so once it has arrived any stray
+  // whisper would have arrived before it.
+  const json marker = {{"cmd", "send"},  {"id", "marker"}, {"action", "marker"},
+                       {"kind", "text"}, {"data", "all"},  {"target", nullptr}};
+  a.send(marker);
+  for (PeerProcess* p : {&b, &c})
+    p->wait_for(is_message("marker", a.self_id()), kTimeout, "marker");
+  EXPECT_EQ(a.wait_for(is_event_with_id("sent", "marker"), kTimeout, "sent").value("ok", false),
+            true);
+  for (auto [p, expected] : {std::pair{&b, "for B"}, std::pair{&c, "for C"}}) {
+    int whispers = 0;
+    for (const auto& e : p->history())
+      if (is_message("whisper", a.self_id())(e)) {
+        ++whispers;
+        EXPECT_EQ(e.value("data", ""), expected) << p->name();
       }
-      const std::string id = "r" + std::to_string(++command_id_);
-      requester->send({{"cmd", "request"},
-                       {"id", id},
-                       {"action", "fail"},
-                       {"kind", "text"},
-                       {"data", "please fail"},
-                       {"target", json::array({responder->self_id()})},
-                       {"timeout_ms", 20000}});
-      const json r =
-          requester->wait_for(is_event_with_id("response", id), kTimeout, "error response");
-      EXPECT_EQ(r.value("ok", true), false) << r.dump();
-      EXPECT_EQ(field(r, "error"), "handler error") << r.dump();
+    EXPECT_EQ(whispers, 1) << p->name();
+  }
+}
+
+TEST_P(TrysteroRoomDataPath, RequestResponseAndHandlerError) {
+  const PeerOptions serving = {.extra = {"--serve", "echo=echo", "--serve", "fail=error"}};
+  PeerProcess& a = start(GetParam().first, "A", serving);
+  PeerProcess& b = start(GetParam().second, "B", serving);
+  await_join(a, b);
+  for (auto [requester, responder] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+    const std::vector<json> payloads = {
+        {{"kind", "json"}, {"data", {{"q", 1}, {"list", {"x", nullptr}}}}},
+        {{"kind", "text"}, {"data", "ping?"}},
+        {{"kind", "binary"}, {"data", "AAEC/w=="}},
+    };
+    for (const json& payload : payloads) {
+      json cmd = payload;
+      cmd["cmd"] = "request";
+      cmd["id"] = "r" + std::to_string(++command_id_);
+      cmd["action"] = "echo";
+      cmd["target"] = responder->self_id();
+      cmd["timeout_ms"] = 20000;
+      requester->send(cmd);
+      const json r = requester->wait_for(is_event_with_id("response", cmd["id"]), kTimeout,
+                                         "response to " + cmd["id"].get<std::string>());
       EXPECT_EQ(field(r, "peer"), responder->self_id());
+      ASSERT_EQ(r.value("ok", false), true) << r.dump();
+      check_payload(r, cmd);
     }
+    const std::string id = "r" + std::to_string(++command_id_);
+    requester->send({{"cmd", "request"},
+                     {"id", id},
+                     {"action", "fail"},
+                     {"kind", "text"},
+                     {"data", "please fail"},
+                     {"target", json::array({responder->self_id()})},
+                     {"timeout_ms", 20000}});
+    const json r =
+        requester->wait_for(is_event_with_id("response", id), kTimeout, "error response");
+    EXPECT_EQ(r.value("ok", true), false) << r.dump();
+    EXPECT_EQ(field(r, "error"), "handler error") << r.dump();
+    EXPECT_EQ(field(r, "peer"), responder->self_id());
   }
+}
 
-  TEST_P(TrysteroRoom, PingBothWays) {
-    covered_over_mqtt_only();
-    PeerProcess& a = start(GetParam().first, "A");
-    PeerProcess& b = start(GetParam().second, "B");
+TEST_P(TrysteroRoomDataPath, PingBothWays) {
+  PeerProcess& a = start(GetParam().first, "A");
+  PeerProcess& b = start(GetParam().second, "B");
+  await_join(a, b);
+  for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+    const std::string id = "p" + std::to_string(++command_id_);
+    from->send({{"cmd", "ping"}, {"id", id}, {"peer", to->self_id()}});
+    const json pong = from->wait_for(is_event_with_id("pong", id), kTimeout, "pong");
+    EXPECT_EQ(field(pong, "peer"), to->self_id());
+    ASSERT_TRUE(pong.contains("ms") && pong["ms"].is_number()) << pong.dump();
+    EXPECT_GE(pong["ms"].get<double>(), 0.0);
+    EXPECT_LT(pong["ms"].get<double>(), 10000.0);
+  }
+}
+
+// The password challenge is sent by the lower id (spec §10): run it with either side as the
+// initiator.
+TEST_P(TrysteroRoom, PasswordRoomJoinsAndTalks) {
+  for (auto [hint_a, hint_b] : {std::pair{"low", "high"}, std::pair{"high", "low"}}) {
+    SCOPED_TRACE(std::string("A's id hint ") + hint_a);
+    const std::string room = room_ + "-" + hint_a;
+    PeerProcess& a = start(GetParam().first, std::string("A-") + hint_a,
+                           {.password = "MuchoMaa$", .room = room, .id_hint = hint_a});
+    PeerProcess& b = start(GetParam().second, std::string("B-") + hint_b,
+                           {.password = "MuchoMaa$", .room = room, .id_hint = hint_b});
+    expect_id_order(a, b, hint_a);
     await_join(a, b);
-    for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
-      const std::string id = "p" + std::to_string(++command_id_);
-      from->send({{"cmd", "ping"}, {"id", id}, {"peer", to->self_id()}});
-      const json pong = from->wait_for(is_event_with_id("pong", id), kTimeout, "pong");
-      EXPECT_EQ(field(pong, "peer"), to->self_id());
-      ASSERT_TRUE(pong.contains("ms") && pong["ms"].is_number()) << pong.dump();
-      EXPECT_GE(pong["ms"].get<double>(), 0.0);
-      EXPECT_LT(pong["ms"].get<double>(), 10000.0);
-    }
+    send_and_check(a, b, {{"action", "secret"}, {"kind", "text"}, {"data", "psst"}});
+    send_and_check(b, a, {{"action", "secret"}, {"kind", "json"}, {"data", {{"psst", true}}}});
   }
+}
 
-  // The password challenge is sent by the lower id (spec §10): run it with either side as the
-  // initiator.
-  TEST_P(TrysteroRoom, PasswordRoomJoinsAndTalks) {
-    for (auto [hint_a, hint_b] : {std::pair{"low", "high"}, std::pair{"high", "low"}}) {
-      SCOPED_TRACE(std::string("A's id hint ") + hint_a);
-      const std::string room = room_ + "-" + hint_a;
-      PeerProcess& a = start(GetParam().first, std::string("A-") + hint_a,
-                             {.password = "MuchoMaa$", .room = room, .id_hint = hint_a});
-      PeerProcess& b = start(GetParam().second, std::string("B-") + hint_b,
-                             {.password = "MuchoMaa$", .room = room, .id_hint = hint_b});
-      expect_id_order(a, b, hint_a);
-      await_join(a, b);
-      send_and_check(a, b, {{"action", "secret"}, {"kind", "text"}, {"data", "psst"}});
-      send_and_check(b, a, {{"action", "secret"}, {"kind", "json"}, {"data", {{"psst", true}}}});
+// Signaling is encrypted with a key derived from the password, so the offer of the lower id
+// cannot be decrypted by the higher id, which reports it (spec §3, §4.2). Run with either
+// implementation as the answerer.
+TEST_P(TrysteroRoom, WrongPasswordIsAJoinErrorAndNoJoin) {
+  for (auto [hint_a, hint_b] : {std::pair{"low", "high"}, std::pair{"high", "low"}}) {
+    SCOPED_TRACE(std::string("A's id hint ") + hint_a);
+    const std::string room = room_ + "-" + hint_a;
+    PeerProcess& a = start(GetParam().first, std::string("A-") + hint_a,
+                           {.password = "one", .room = room, .id_hint = hint_a});
+    PeerProcess& b = start(GetParam().second, std::string("B-") + hint_b,
+                           {.password = "two", .room = room, .id_hint = hint_b});
+    expect_id_order(a, b, hint_a);
+    PeerProcess& offerer = a.self_id() < b.self_id() ? a : b;
+    PeerProcess& answerer = &offerer == &a ? b : a;
+    const json err = answerer.wait_for(is_event_from("join-error", offerer.self_id()), kTimeout,
+                                       "join-error naming the offerer");
+    EXPECT_FALSE(field(err, "error").empty()) << err.dump();
+    RecordProperty(answerer.name() + "_join_error", field(err, "error"));
+    if (reports_join_error_as_offerer(offerer.impl())) {
+      const json e2 = offerer.wait_for(is_event_from("join-error", answerer.self_id()), kTimeout,
+                                       "join-error naming the answerer");
+      EXPECT_FALSE(field(e2, "error").empty()) << e2.dump();
     }
+    for (PeerProcess* p : {&a, &b})
+      for (const auto& e : p->history())
+        EXPECT_NE(field(e, "event"), "join") << p->name() << " joined despite the wrong password";
   }
+}
 
-  // Signaling is encrypted with a key derived from the password, so the offer of the lower id
-  // cannot be decrypted by the higher id, which reports it (spec §3, §4.2). Run with either
-  // implementation as the answerer.
-  TEST_P(TrysteroRoom, WrongPasswordIsAJoinErrorAndNoJoin) {
-    for (auto [hint_a, hint_b] : {std::pair{"low", "high"}, std::pair{"high", "low"}}) {
-      SCOPED_TRACE(std::string("A's id hint ") + hint_a);
-      const std::string room = room_ + "-" + hint_a;
-      PeerProcess& a = start(GetParam().first, std::string("A-") + hint_a,
-                             {.password = "one", .room = room, .id_hint = hint_a});
-      PeerProcess& b = start(GetParam().second, std::string("B-") + hint_b,
-                             {.password = "two", .room = room, .id_hint = hint_b});
-      expect_id_order(a, b, hint_a);
-      PeerProcess& offerer = a.self_id() < b.self_id() ? a : b;
-      PeerProcess& answerer = &offerer == &a ? b : a;
-      const json err = answerer.wait_for(is_event_from("join-error", offerer.self_id()), kTimeout,
-                                         "join-error naming the offerer");
-      EXPECT_FALSE(field(err, "error").empty()) << err.dump();
-      RecordProperty(answerer.name() + "_join_error", field(err, "error"));
-      if (reports_join_error_as_offerer(offerer.impl())) {
-        const json e2 = offerer.wait_for(is_event_from("join-error", answerer.self_id()), kTimeout,
-                                         "join-error naming the answerer");
-        EXPECT_FALSE(field(e2, "error").empty()) << e2.dump();
-      }
-      for (PeerProcess* p : {&a, &b})
-        for (const auto& e : p->history())
-          EXPECT_NE(field(e, "event"), "join") << p->name() << " joined despite the wrong password";
-    }
+// The application step of the handshake (Trystero's onPeerHandshake, spec §10), after the
+// password step: `--handshake SECRET` on both sides runs the README's challenge/response over
+// `@_hsdata` (docs/cli-peer.md). The lower id is the initiator; both orders run.
+TEST_P(TrysteroRoomDataPath, ApplicationHandshakeAdmitsAfterThePasswordStep) {
+  for (auto [hint_a, hint_b] : {std::pair{"low", "high"}, std::pair{"high", "low"}}) {
+    SCOPED_TRACE(std::string("A's id hint ") + hint_a);
+    const std::string room = room_ + "-" + hint_a;
+    const std::vector<std::string> step = {"--handshake", "open sesame"};
+    PeerProcess& a = start(GetParam().first, std::string("A-") + hint_a,
+                           {.extra = step, .password = "pw", .room = room, .id_hint = hint_a});
+    PeerProcess& b = start(GetParam().second, std::string("B-") + hint_b,
+                           {.extra = step, .password = "pw", .room = room, .id_hint = hint_b});
+    expect_id_order(a, b, hint_a);
+    await_join(a, b);
+    send_and_check(a, b, {{"action", "after"}, {"kind", "text"}, {"data", "admitted"}});
+    send_and_check(b, a, {{"action", "after"}, {"kind", "text"}, {"data", "admitted too"}});
   }
+}
 
-  // The application step of the handshake (Trystero's onPeerHandshake, spec §10), after the
-  // password step: `--handshake SECRET` on both sides runs the README's challenge/response over
-  // `@_hsdata` (docs/cli-peer.md). The lower id is the initiator; both orders run.
-  TEST_P(TrysteroRoom, ApplicationHandshakeAdmitsAfterThePasswordStep) {
-    covered_over_mqtt_only();
-    for (auto [hint_a, hint_b] : {std::pair{"low", "high"}, std::pair{"high", "low"}}) {
-      SCOPED_TRACE(std::string("A's id hint ") + hint_a);
-      const std::string room = room_ + "-" + hint_a;
-      const std::vector<std::string> step = {"--handshake", "open sesame"};
-      PeerProcess& a = start(GetParam().first, std::string("A-") + hint_a,
-                             {.extra = step, .password = "pw", .room = room, .id_hint = hint_a});
-      PeerProcess& b = start(GetParam().second, std::string("B-") + hint_b,
-                             {.extra = step, .password = "pw", .room = room, .id_hint = hint_b});
-      expect_id_order(a, b, hint_a);
-      await_join(a, b);
-      send_and_check(a, b, {{"action", "after"}, {"kind", "text"}, {"data", "admitted"}});
-      send_and_check(b, a, {{"action", "after"}, {"kind", "text"}, {"data", "admitted too"}});
-    }
-  }
-
-  // Different secrets: the initiator rejects the answer ("handshake rejected"); the other side
-  // admitted, sent its @_hsready and waits for one that never comes, so its handshake times out.
-  // Nobody joins.
-  TEST_P(TrysteroRoom, ApplicationHandshakeWithTheWrongSecretIsAJoinError) {
-    covered_over_mqtt_only();
-    for (auto [hint_a, hint_b] : {std::pair{"low", "high"}, std::pair{"high", "low"}}) {
-      SCOPED_TRACE(std::string("A's id hint ") + hint_a);
-      const std::string room = room_ + "-" + hint_a;
-      PeerProcess& a = start(GetParam().first, std::string("A-") + hint_a,
-                             {.extra = {"--handshake", "one"}, .room = room, .id_hint = hint_a});
-      PeerProcess& b = start(GetParam().second, std::string("B-") + hint_b,
-                             {.extra = {"--handshake", "two"}, .room = room, .id_hint = hint_b});
-      expect_id_order(a, b, hint_a);
-      PeerProcess& initiator = a.self_id() < b.self_id() ? a : b;
-      PeerProcess& other = &initiator == &a ? b : a;
-      // A loaded machine can add an earlier "could not connect" join-error (Trystero's own
-      // connection timer) before the handshake's: look for the handshake's.
-      const auto join_error_with = [](const std::string& from, const std::string& text) {
-        return [from, text](const json& e) {
-          return is_event_from("join-error", from)(e) &&
-                 field(e, "error").find(text) != std::string::npos;
-        };
+// Different secrets: the initiator rejects the answer ("handshake rejected"); the other side
+// admitted, sent its @_hsready and waits for one that never comes, so its handshake times out.
+// Nobody joins.
+TEST_P(TrysteroRoomDataPath, ApplicationHandshakeWithTheWrongSecretIsAJoinError) {
+  for (auto [hint_a, hint_b] : {std::pair{"low", "high"}, std::pair{"high", "low"}}) {
+    SCOPED_TRACE(std::string("A's id hint ") + hint_a);
+    const std::string room = room_ + "-" + hint_a;
+    PeerProcess& a = start(GetParam().first, std::string("A-") + hint_a,
+                           {.extra = {"--handshake", "one"}, .room = room, .id_hint = hint_a});
+    PeerProcess& b = start(GetParam().second, std::string("B-") + hint_b,
+                           {.extra = {"--handshake", "two"}, .room = room, .id_hint = hint_b});
+    expect_id_order(a, b, hint_a);
+    PeerProcess& initiator = a.self_id() < b.self_id() ? a : b;
+    PeerProcess& other = &initiator == &a ? b : a;
+    // A loaded machine can add an earlier "could not connect" join-error (Trystero's own
+    // connection timer) before the handshake's: look for the handshake's.
+    const auto join_error_with = [](const std::string& from, const std::string& text) {
+      return [from, text](const json& e) {
+        return is_event_from("join-error", from)(e) &&
+               field(e, "error").find(text) != std::string::npos;
       };
-      initiator.wait_for(join_error_with(other.self_id(), "handshake rejected"), kTimeout,
-                         "join-error 'handshake rejected' of the initiator");
-      other.wait_for(join_error_with(initiator.self_id(), "timed out"), kTimeout,
-                     "join-error 'timed out' of the other side");
-      for (PeerProcess* p : {&a, &b})
-        for (const auto& e : p->history())
-          EXPECT_NE(field(e, "event"), "join") << p->name() << " joined despite the wrong secret";
-    }
-  }
-
-  // Both peers relay-only through a real coturn on loopback (`--turn … --relay-only`; Trystero's
-  // rtcConfig iceTransportPolicy "relay"): the room works with no direct path at all.
-  TEST_P(TrysteroRoom, RelayOnlyThroughCoturn) {
-    covered_over_mqtt_only();
-    if (!CoturnServer::available()) GTEST_SKIP() << CoturnServer::skip_reason();
-    CoturnServer turn;
-    const std::vector<std::string> relay = {"--turn",      "turn:" + turn.address().to_string(),
-                                            "--turn-user", turn.user(),
-                                            "--turn-pass", turn.password(),
-                                            "--relay-only"};
-    PeerProcess& a = start(GetParam().first, "A", {.extra = relay});
-    PeerProcess& b = start(GetParam().second, "B", {.extra = relay});
-    await_join(a, b);
-    send_and_check(a, b, {{"action", "relayed"}, {"kind", "text"}, {"data", "via coturn"}});
-    send_and_check(b, a,
-                   {{"action", "relayed"}, {"kind", "binary"}, {"data", random_base64(100000, 3)}});
-  }
-
-  TEST_P(TrysteroRoom, PassiveFirstImplMeetsActivePeer) {
-    passive_scenario(GetParam().first, GetParam().second);
-  }
-
-  TEST_P(TrysteroRoom, PassiveSecondImplMeetsActivePeer) {
-    passive_scenario(GetParam().second, GetParam().first);
-  }
-
-  TEST_P(TrysteroRoom, ThreePartyRoomAndLeave) {
-    PeerProcess& a = start(GetParam().first, "A");
-    PeerProcess& b = start(GetParam().second, "B");
-    PeerProcess& c = start(GetParam().second, "C");
-    await_join(a, b);
-    await_join(a, c);
-    await_join(b, c);
-    const json cmd = {{"cmd", "send"},           {"id", "all"},
-                      {"action", "news"},        {"kind", "json"},
-                      {"data", {{"from", "C"}}}, {"target", nullptr}};
-    c.send(cmd);
+    };
+    initiator.wait_for(join_error_with(other.self_id(), "handshake rejected"), kTimeout,
+                       "join-error 'handshake rejected' of the initiator");
+    other.wait_for(join_error_with(initiator.self_id(), "timed out"), kTimeout,
+                   "join-error 'timed out' of the other side");
     for (PeerProcess* p : {&a, &b})
-      check_payload(p->wait_for(is_message("news", c.self_id()), kTimeout, "broadcast from C"),
-                    cmd);
-    EXPECT_EQ(c.wait_for(is_event_with_id("sent", "all"), kTimeout, "sent").value("ok", false),
-              true);
-
-    EXPECT_EQ(c.leave_and_wait(kTimeout), std::optional<int>(0)) << "C must exit 0 after leaving";
-    for (PeerProcess* p : {&a, &b})
-      p->wait_for(is_event_from("leave", c.self_id()), kTimeout, "leave of C");
-    EXPECT_EQ(b.leave_and_wait(kTimeout), std::optional<int>(0));
-    a.wait_for(is_event_from("leave", b.self_id()), kTimeout, "leave of B");
-    EXPECT_EQ(a.leave_and_wait(kTimeout), std::optional<int>(0));
+      for (const auto& e : p->history())
+        EXPECT_NE(field(e, "event"), "join") << p->name() << " joined despite the wrong secret";
   }
+}
 
-  // The contract's error handling, checked on each implementation of the pair.
-  TEST_P(TrysteroRoom, MalformedCommandsAreErrorEvents) {
-    covered_over_mqtt_only();
-    PeerProcess& a = start(GetParam().first, "A");
-    PeerProcess& b = start(GetParam().second, "B");
-    await_join(a, b);
-    for (auto [p, other] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
-      for (const std::string& line :
-           {std::string("this is not json"), std::string(R"({"cmd":"no-such-command"})"),
-            std::string(R"({"cmd":"send","id":"bad64","action":"x","kind":"binary","data":"!!"})"),
-            std::string(R"([1,2,3])")}) {
-        p->send_line(line);
-        p->wait_for(is_event("error"), kTimeout, "error for " + line);
-      }
-      // A send to a peer that is not in the room completes with ok:false.
-      p->send({{"cmd", "send"},
-               {"id", "ghost"},
-               {"action", "x"},
-               {"kind", "text"},
-               {"data", "?"},
-               {"target", "nobody-has-this-id"}});
-      EXPECT_EQ(p->wait_for(is_event_with_id("sent", "ghost"), kTimeout, "sent to ghost")
-                    .value("ok", true),
-                false);
-      // ...and the peer still works.
-      send_and_check(*p, *other, {{"action", "still"}, {"kind", "text"}, {"data", "alive"}});
+// Both peers relay-only through a real coturn on loopback (`--turn … --relay-only`; Trystero's
+// rtcConfig iceTransportPolicy "relay"): the room works with no direct path at all.
+TEST_P(TrysteroRoomDataPath, RelayOnlyThroughCoturn) {
+  if (!CoturnServer::available()) GTEST_SKIP() << CoturnServer::skip_reason();
+  CoturnServer turn;
+  const std::vector<std::string> relay = {"--turn",      "turn:" + turn.address().to_string(),
+                                          "--turn-user", turn.user(),
+                                          "--turn-pass", turn.password(),
+                                          "--relay-only"};
+  PeerProcess& a = start(GetParam().first, "A", {.extra = relay});
+  PeerProcess& b = start(GetParam().second, "B", {.extra = relay});
+  await_join(a, b);
+  send_and_check(a, b, {{"action", "relayed"}, {"kind", "text"}, {"data", "via coturn"}});
+  send_and_check(b, a,
+                 {{"action", "relayed"}, {"kind", "binary"}, {"data", random_base64(100000, 3)}});
+}
+
+TEST_P(TrysteroRoom, PassiveFirstImplMeetsActivePeer) {
+  passive_scenario(GetParam().first, GetParam().second);
+}
+
+TEST_P(TrysteroRoom, PassiveSecondImplMeetsActivePeer) {
+  passive_scenario(GetParam().second, GetParam().first);
+}
+
+TEST_P(TrysteroRoom, ThreePartyRoomAndLeave) {
+  PeerProcess& a = start(GetParam().first, "A");
+  PeerProcess& b = start(GetParam().second, "B");
+  PeerProcess& c = start(GetParam().second, "C");
+  await_join(a, b);
+  await_join(a, c);
+  await_join(b, c);
+  const json cmd = {{"cmd", "send"},           {"id", "all"},
+                    {"action", "news"},        {"kind", "json"},
+                    {"data", {{"from", "C"}}}, {"target", nullptr}};
+  c.send(cmd);
+  for (PeerProcess* p : {&a, &b})
+    check_payload(p->wait_for(is_message("news", c.self_id()), kTimeout, "broadcast from C"), cmd);
+  EXPECT_EQ(c.wait_for(is_event_with_id("sent", "all"), kTimeout, "sent").value("ok", false), true);
+
+  EXPECT_EQ(c.leave_and_wait(kTimeout), std::optional<int>(0)) << "C must exit 0 after leaving";
+  for (PeerProcess* p : {&a, &b})
+    p->wait_for(is_event_from("leave", c.self_id()), kTimeout, "leave of C");
+  EXPECT_EQ(b.leave_and_wait(kTimeout), std::optional<int>(0));
+  a.wait_for(is_event_from("leave", b.self_id()), kTimeout, "leave of B");
+  EXPECT_EQ(a.leave_and_wait(kTimeout), std::optional<int>(0));
+}
+
+// The contract's error handling, checked on each implementation of the pair.
+TEST_P(TrysteroRoomDataPath, MalformedCommandsAreErrorEvents) {
+  PeerProcess& a = start(GetParam().first, "A");
+  PeerProcess& b = start(GetParam().second, "B");
+  await_join(a, b);
+  for (auto [p, other] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+    for (const std::string& line :
+         {std::string("this is not json"), std::string(R"({"cmd":"no-such-command"})"),
+          std::string(R"({"cmd":"send","id":"bad64","action":"x","kind":"binary","data":"!!"})"),
+          std::string(R"([1,2,3])")}) {
+      p->send_line(line);
+      p->wait_for(is_event("error"), kTimeout, "error for " + line);
     }
+    // A send to a peer that is not in the room completes with ok:false.
+    p->send({{"cmd", "send"},
+             {"id", "ghost"},
+             {"action", "x"},
+             {"kind", "text"},
+             {"data", "?"},
+             {"target", "nobody-has-this-id"}});
+    EXPECT_EQ(
+        p->wait_for(is_event_with_id("sent", "ghost"), kTimeout, "sent to ghost").value("ok", true),
+        false);
+    // ...and the peer still works.
+    send_and_check(*p, *other, {{"action", "still"}, {"kind", "text"}, {"data", "alive"}});
   }
+}
 
-  INSTANTIATE_TEST_SUITE_P(Interop, TrysteroRoom, ::testing::ValuesIn(interop_pairs()), pair_name);
+INSTANTIATE_TEST_SUITE_P(Interop, TrysteroRoom, ::testing::ValuesIn(interop_pairs()), pair_name);
+INSTANTIATE_TEST_SUITE_P(Interop, TrysteroRoomDataPath, ::testing::ValuesIn(mqtt_pairs()),
+                         pair_name);
 
-  } // namespace
+} // namespace
 } // namespace posthorn::test
