@@ -38,7 +38,7 @@ class ActionImpl;
 
 /// How a room finds peers (spec §5). Make one with a function of posthorn::strategies.
 struct StrategyConfig {
-  std::string name; ///< "mqtt", "wsrelay", "nostr"
+  std::string name; ///< "mqtt", "wsrelay", "nostr", "torrent"
   std::vector<std::string> relay_urls;
 };
 
@@ -52,6 +52,10 @@ StrategyConfig wsrelay(std::vector<std::string> relay_urls);
 /// Nostr relays (ws:// or wss://), as Trystero's default strategy. With no URL, Trystero's own
 /// choice for the app: 5 of its 28 public relays, picked by the app id (spec §5.1).
 StrategyConfig nostr(std::vector<std::string> relay_urls = {});
+/// WebTorrent trackers (ws:// or wss://: public ones, npm bittorrent-tracker, `posthorn relay`).
+/// With no URL, Trystero's first three default trackers (spec §5.2). Signaling is non-trickle:
+/// offers wait for ICE gathering, so joins take a little longer than over the topic strategies.
+StrategyConfig torrent(std::vector<std::string> tracker_urls = {});
 } // namespace strategies
 
 /// Memory a room may hold for messages still arriving. Trystero keeps every partial message

@@ -15,7 +15,7 @@ PeerLink::PeerLink(boost::asio::any_io_executor executor, std::shared_ptr<runtim
     : executor_(executor), remote_(std::move(remote)),
       driver_(std::make_unique<runtime::PeerDriver>(executor, std::move(mux), std::move(config),
                                                     rng, std::move(mdns))),
-      disconnect_timer_(executor) {
+      disconnect_timer_(executor), gathering_timer_(executor) {
   // The owner may drop this link from inside a callback while the driver is still flushing:
   // the flag stops the driver from delivering further events to a destroyed link.
   driver_->on_event([this, alive = std::weak_ptr<bool>(alive_)](rtc::Event& e) {
@@ -105,6 +105,38 @@ void PeerLink::add_remote_candidate(const signal::CandidateInit& candidate) {
   });
 }
 
+void PeerLink::when_gathered(Duration limit, std::function<void(std::string sdp)> done) {
+  on_gathered_ = std::move(done);
+  const bool complete =
+      driver_->with([](rtc::PeerConnection& pc, TimePoint) { return pc.is_gathering_complete(); });
+  if (complete) {
+    boost::asio::post(executor_, [self = weak_from_this()] {
+      if (auto link = self.lock(); link && link->on_gathered_ && !link->closed_)
+        link->finish_gathering();
+    });
+    return;
+  }
+  gathering_timer_.expires_after(limit);
+  gathering_timer_.async_wait([self = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto link = self.lock(); link && link->on_gathered_ && !link->closed_)
+      link->finish_gathering();
+  });
+}
+
+void PeerLink::finish_gathering() {
+  gathering_timer_.cancel();
+  auto done = std::exchange(on_gathered_, {});
+  auto sdp = driver_->with(
+      [&](rtc::PeerConnection& pc, TimePoint) { return description_with_candidates(pc); });
+  // From the driver's flush (end-of-candidates) or a timer: hand over on a fresh turn, so the
+  // owner may do anything, including closing this link.
+  boost::asio::post(
+      executor_, [self = weak_from_this(), done = std::move(done), sdp = std::move(sdp)]() mutable {
+        if (auto link = self.lock(); link && !link->closed_) done(std::move(sdp));
+      });
+}
+
 void PeerLink::send(std::shared_ptr<OutgoingMessage> message) {
   if (closed_ || !open_) {
     if (message->on_done)
@@ -138,6 +170,8 @@ void PeerLink::close() {
   closed_ = true;
   open_ = false;
   disconnect_timer_.cancel();
+  gathering_timer_.cancel();
+  on_gathered_ = {};
   fail_queue(make_error_code(boost::system::errc::operation_canceled));
   driver_->with([&](rtc::PeerConnection& pc, TimePoint now) { pc.close(now); });
 }
@@ -227,7 +261,12 @@ void PeerLink::mark_closed(std::string_view reason) {
 void PeerLink::on_event(rtc::Event& event) {
   std::visit(overloaded{
                  [&](rtc::event::LocalCandidate& e) {
-                   if (closed_ || !callbacks_.on_local_candidate) return;
+                   if (closed_) return;
+                   if (e.candidate.empty() && on_gathered_) {
+                     finish_gathering();
+                     return;
+                   }
+                   if (!callbacks_.on_local_candidate) return;
                    signal::CandidateInit init;
                    init.candidate = e.candidate;
                    init.sdp_mid = e.mid.empty() ? std::string("0") : e.mid;

@@ -60,6 +60,12 @@ public:
   [[nodiscard]] result<std::string> accept_offer(std::string_view offer_sdp);
   [[nodiscard]] result<void> apply_answer(std::string_view answer_sdp);
   void add_remote_candidate(const signal::CandidateInit& candidate);
+  /// Non-trickle signaling (torrent, spec §5.2): `done` gets the local description with every
+  /// candidate inside once ICE gathering completes, or what there is after `limit` (JS waits up
+  /// to 15 s). Called from the executor, never inside this call; not called if the link closes.
+  void when_gathered(Duration limit, std::function<void(std::string sdp)> done);
+  /// An offer made for nobody in particular (torrent's pool) learns its peer from the answer.
+  void bind_remote(PeerId remote) { remote_ = std::move(remote); }
 
   /// Queues a message for this peer (it must be open). Completion via message.on_done.
   void send(std::shared_ptr<OutgoingMessage> message);
@@ -102,6 +108,9 @@ private:
   Bytes scratch_;
   std::vector<Bytes> early_frames_;
   boost::asio::steady_timer disconnect_timer_;
+  boost::asio::steady_timer gathering_timer_;
+  std::function<void(std::string)> on_gathered_;
+  void finish_gathering();
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -9,6 +9,7 @@
 #include "room/chunk.hpp"
 #include "strategy/mqtt_strategy.hpp"
 #include "strategy/nostr_strategy.hpp"
+#include "strategy/torrent_strategy.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -57,6 +58,10 @@ StrategyConfig strategies::nostr(std::vector<std::string> relay_urls) {
   return {"nostr", std::move(relay_urls)};
 }
 
+StrategyConfig strategies::torrent(std::vector<std::string> tracker_urls) {
+  return {"torrent", std::move(tracker_urls)};
+}
+
 // --- join_room ---
 
 Room join_room(Runtime& runtime, RoomConfig config, std::string room_id) {
@@ -65,6 +70,9 @@ Room join_room(Runtime& runtime, RoomConfig config, std::string room_id) {
   // Trystero's Nostr strategy picks relays by app id when none are given (spec §5.1, TV9).
   if (config.strategy.name == "nostr" && config.strategy.relay_urls.empty())
     config.strategy.relay_urls = strategy::nostr_default_relays(config.app_id);
+  // Trystero's torrent strategy uses the first three of its default trackers (spec §5.2).
+  if (config.strategy.name == "torrent" && config.strategy.relay_urls.empty())
+    config.strategy.relay_urls = strategy::torrent_default_trackers();
   if (config.strategy.relay_urls.empty())
     throw std::invalid_argument("posthorn: the strategy has no relay URL");
   auto rt = runtime.impl();

@@ -6,6 +6,8 @@
 #include "api/tuning.hpp"
 #include "core/log.hpp"
 #include "core/overloaded.hpp"
+#include "signal/coordinator.hpp"
+#include "signal/torrent_coordinator.hpp"
 #include "signal/trystero_ids.hpp"
 
 #include <boost/asio/post.hpp>
@@ -21,6 +23,17 @@ RoomImpl::RoomImpl(std::shared_ptr<RuntimeImpl> runtime, RoomConfig config, std:
           .max_buffered_bytes_per_peer = config_.receive_limits.max_buffered_bytes_per_peer,
           .max_message_bytes = config_.receive_limits.max_message_bytes,
       }) {
+  if (strategy_->signaling_model() == strategy::SignalingModel::WebTorrentTracker) {
+    signal::TorrentConfig tc;
+    tc.app_id = config_.app_id;
+    tc.room_id = room_id_;
+    tc.password = config_.password;
+    tc.self_id = runtime_->self_id();
+    tc.relay_count = strategy_->relay_count();
+    tc.passive = config_.passive;
+    coordinator_ = std::make_unique<signal::TorrentCoordinator>(std::move(tc), runtime_->rng());
+    return;
+  }
   signal::CoordinatorConfig cc;
   cc.app_id = config_.app_id;
   cc.room_id = room_id_;
@@ -134,7 +147,7 @@ void RoomImpl::execute(signal::Command& command) {
               coordinator_->handle_pc_failed(Clock::now(), c.pc);
               return;
             }
-            coordinator_->handle_local_description(Clock::now(), c.pc, *sdp);
+            report_description(*link, c.pc, std::move(*sdp), c.complete_description);
           },
           [&](signal::CreateAnswer& c) {
             auto link = make_link(c.pc, c.peer);
@@ -145,11 +158,12 @@ void RoomImpl::execute(signal::Command& command) {
               coordinator_->handle_pc_failed(Clock::now(), c.pc);
               return;
             }
-            coordinator_->handle_local_description(Clock::now(), c.pc, *sdp);
+            report_description(*link, c.pc, std::move(*sdp), c.complete_description);
           },
           [&](signal::ApplyAnswer& c) {
             auto it = negotiating_.find(c.pc);
             if (it == negotiating_.end()) return;
+            if (!c.peer.empty()) it->second->bind_remote(c.peer);
             if (auto r = it->second->apply_answer(c.answer_sdp); !r) {
               POSTHORN_LOG(Debug, "room", "cannot apply an answer: {}", r.error().message());
               it->second->close();
@@ -170,6 +184,21 @@ void RoomImpl::execute(signal::Command& command) {
           [&](signal::AttachShared& c) { session_->attach_shared(c.peer, token_); },
       },
       command);
+}
+
+// Trickle signaling reports the description at once (its candidates follow); non-trickle waits
+// for ICE gathering to complete, as JS does for torrent (up to 15 s, spec §5.2).
+void RoomImpl::report_description(PeerLink& link, signal::PcId pc, std::string sdp, bool complete) {
+  if (!complete) {
+    coordinator_->handle_local_description(Clock::now(), pc, sdp);
+    return;
+  }
+  link.when_gathered(tuning::kGatheringLimit, [self = weak_from_this(), pc](std::string full) {
+    auto room = self.lock();
+    if (!room || room->left_) return;
+    room->coordinator_->handle_local_description(Clock::now(), pc, full);
+    room->drive_coordinator();
+  });
 }
 
 std::shared_ptr<PeerLink> RoomImpl::make_link(signal::PcId pc, const PeerId& peer) {

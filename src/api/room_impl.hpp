@@ -17,7 +17,7 @@
 #include "room/chunk.hpp"
 #include "room/handshake.hpp"
 #include "room/reassembler.hpp"
-#include "signal/coordinator.hpp"
+#include "signal/room_signaling.hpp"
 #include "strategy/strategy.hpp"
 
 #include <posthorn/room.hpp>
@@ -148,6 +148,7 @@ private:
   void arm_coordinator_timer();
   void execute(signal::Command& command);
   std::shared_ptr<PeerLink> make_link(signal::PcId pc, const PeerId& peer);
+  void report_description(PeerLink& link, signal::PcId pc, std::string sdp, bool complete);
   void on_link_open(signal::PcId pc);
   void on_link_failed(signal::PcId pc);
 
@@ -194,7 +195,7 @@ private:
   std::shared_ptr<AppSession> session_;
   /// Shared with the runtime's other rooms on the same relays (RuntimeImpl::strategy_for).
   std::shared_ptr<strategy::Strategy> strategy_;
-  std::unique_ptr<signal::Coordinator> coordinator_;
+  std::unique_ptr<signal::RoomSignaling> coordinator_;
   std::map<std::string, strategy::Subscription> subscriptions_;
   boost::asio::steady_timer coordinator_timer_;
   std::optional<TimePoint> coordinator_armed_;

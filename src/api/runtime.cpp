@@ -8,6 +8,7 @@
 #include "signal/trystero_ids.hpp"
 #include "strategy/mqtt_strategy.hpp"
 #include "strategy/nostr_strategy.hpp"
+#include "strategy/torrent_strategy.hpp"
 #include "strategy/wsrelay_strategy.hpp"
 
 #include <boost/asio/post.hpp>
@@ -122,10 +123,14 @@ std::shared_ptr<strategy::Strategy> RuntimeImpl::strategy_for(const StrategyConf
       strategy::NostrStrategyConfig nc;
       nc.urls = config.relay_urls;
       entry.strategy = strategy::make_nostr_strategy(io_.get_executor(), std::move(nc), rng_);
+    } else if (config.name == "torrent") {
+      strategy::TorrentStrategyConfig tc;
+      tc.urls = config.relay_urls;
+      entry.strategy = strategy::make_torrent_strategy(io_.get_executor(), std::move(tc), rng_);
     } else {
       strategies_.erase(key);
       throw std::invalid_argument("posthorn: unknown strategy '" + config.name +
-                                  "' (this build has: mqtt, wsrelay, nostr)");
+                                  "' (this build has: mqtt, wsrelay, nostr, torrent)");
     }
   }
   ++entry.users;

@@ -30,6 +30,9 @@ inline constexpr std::chrono::milliseconds kIdleLinkLinger{123'333};
 /// spec §9: after sending @_leave, JS waits 99 ms before tearing the room down and sending
 /// presence 0, so the goodbye is written first.
 inline constexpr std::chrono::milliseconds kLeaveFlushDelay{99};
+/// Non-trickle signaling (torrent) sends an SDP once ICE gathering completes, or after this long
+/// with what it has (JS: 15 000 ms, spec §5.2).
+inline constexpr std::chrono::milliseconds kGatheringLimit{15'000};
 
 /// spec §11: a request that finds no handler within this long is answered with an error.
 inline constexpr std::chrono::milliseconds kRequestHandlerGrace{500};

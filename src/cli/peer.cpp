@@ -108,12 +108,6 @@ public:
                       .password = options_.password,
                       .strategy = {options_.strategy, options_.relays},
                       .passive = options_.passive};
-    if (options_.strategy == "torrent") {
-      emit({{"event", "error"},
-            {"error", "strategy '" + options_.strategy +
-                          "' is not available yet (this build has: mqtt, wsrelay, nostr)"}});
-      return 2;
-    }
     room_.emplace(join_room(runtime_, std::move(config), options_.room));
     room_->on_peer_join([this](const PeerId& p) { emit({{"event", "join"}, {"peer", p}}); });
     room_->on_peer_leave([this](const PeerId& p) { emit({{"event", "leave"}, {"peer", p}}); });

@@ -4,16 +4,9 @@
 // lower peer id), what to publish on which relay and when, and which PeerConnections to create,
 // feed and destroy. It owns no sockets, no PeerConnections, no clock and no global RNG.
 //
-// Drive rules (as every posthorn core, STYLE.md):
-//   - Inputs are the handle_* calls, each taking `now`. Relay traffic arrives as
-//     handle_message(relay, topic, text); PeerConnection progress as handle_local_description,
-//     handle_local_candidate, handle_connected, handle_pc_failed.
-//   - After any input, drain poll_command() until empty, then poll_event(), then re-arm one timer
-//     for poll_timeout() and call handle_timeout() when it fires (late is fine, early is a no-op).
-//   - Commands must be executed in order. Executing one may call back into the coordinator (a
-//     CreateOffer's driver calls handle_local_description); that only appends to the queues.
-//   - PcIds are assigned here, start at 1 and are never reused; an id the coordinator no longer
-//     knows is ignored by every input, so stale callbacks are harmless.
+// It implements signal::RoomSignaling (room_signaling.hpp: the drive rules, commands and events).
+// Relay traffic arrives as handle_message(relay, topic, text); PeerConnection progress as
+// handle_local_description, handle_local_candidate, handle_connected, handle_pc_failed.
 //
 // Remote input never throws, asserts or grows memory without bound: malformed, foreign, duplicate
 // and over-limit messages are dropped and counted in stats().
@@ -25,6 +18,7 @@
 #include "signal/candidate_json.hpp"
 #include "signal/coordinator_state.hpp"
 #include "signal/coordinator_timing.hpp"
+#include "signal/room_signaling.hpp"
 #include "signal/signal_cipher.hpp"
 #include "signal/signal_message.hpp"
 
@@ -41,9 +35,6 @@
 
 namespace posthorn::signal {
 
-using PeerId = std::string;
-using PcId = detail::PcId; ///< assigned by the coordinator, never reused
-
 struct CoordinatorConfig {
   std::string app_id, room_id, password, self_id;
   std::size_t relay_count = 1;
@@ -54,72 +45,6 @@ struct CoordinatorConfig {
   /// TURN when none is configured, and checking it otherwise).
   bool has_turn_server = false;
 };
-
-// ---- Commands (drained with poll_command) ----
-
-struct Subscribe { ///< subscribe on all relays
-  std::string topic;
-};
-struct Unsubscribe {
-  std::string topic;
-};
-struct Publish {
-  std::size_t relay;
-  std::string topic;
-  std::string text;
-};
-/// New PC with the "data" channel; create the offer, set it as local description, then call
-/// handle_local_description(pc, sdp). Trickled candidates go to handle_local_candidate.
-struct CreateOffer {
-  PcId pc;
-  PeerId peer;
-};
-/// New PC; set the remote offer, create the answer, set it as local description, then call
-/// handle_local_description(pc, sdp).
-struct CreateAnswer {
-  PcId pc;
-  PeerId peer;
-  std::string offer_sdp;
-};
-struct ApplyAnswer {
-  PcId pc;
-  std::string answer_sdp;
-};
-/// Always after the PC's remote description command (CreateAnswer / ApplyAnswer).
-struct AddRemoteCandidate {
-  PcId pc;
-  CandidateInit candidate;
-};
-/// Destroy that PC (expired, timed out, glare loser, superseded, left).
-struct ClosePc {
-  PcId pc;
-  std::string reason;
-};
-/// The peer showed up here but is connected in another room of this app (§7.2): attach that
-/// connection to this room, do not negotiate.
-struct AttachShared {
-  PeerId peer;
-};
-using Command = std::variant<Subscribe, Unsubscribe, Publish, CreateOffer, CreateAnswer,
-                             ApplyAnswer, AddRemoteCandidate, ClosePc, AttachShared>;
-
-// ---- Events (drained with poll_event) ----
-
-/// JS's onJoinError texts: "incorrect room password when decrypting offer" / "… answer", and
-/// "could not connect to peer <id> after exchanging SDP; …" when our answered offer times out.
-struct JoinError {
-  PeerId peer;
-  std::string message;
-};
-struct Activated {};   ///< passive room woke up (§4.5): now announcing; send presence 1
-struct Deactivated {}; ///< passive room went back to sleep: no longer announcing; send presence 0
-/// A connected peer kept signaling while its connection was unhealthy for longer than
-/// timing.transient_grace (§4.2): the coordinator forgot that connection and negotiates afresh.
-/// The driver should close the old connection to that peer.
-struct ConnectionAbandoned {
-  PeerId peer;
-};
-using Event = std::variant<JoinError, Activated, Deactivated, ConnectionAbandoned>;
 
 // ---- Introspection ----
 
@@ -167,57 +92,58 @@ struct CoordinatorStats {
   std::uint64_t deactivations = 0;
 };
 
-class Coordinator {
+class Coordinator final : public RoomSignaling {
 public:
   /// `rng` (offerIds, IVs) must outlive the coordinator. The config's self_id must be non-empty.
   Coordinator(CoordinatorConfig config, Rng& rng);
 
   /// Emits Subscribe(selfTopic) then Subscribe(rootTopic); a passive room subscribes to the root
   /// only (§4.5). Idempotent.
-  void start(TimePoint now);
+  void start(TimePoint now) override;
   /// Subscriptions are in place on `relay`: start (or restart, after a reconnect) its announce
   /// burst (§4.3). A repeat while the burst is still warming up changes nothing, so the driver may
   /// report readiness once per topic.
-  void handle_relay_ready(TimePoint now, std::size_t relay);
+  void handle_relay_ready(TimePoint now, std::size_t relay) override;
   /// The relay went away: no announces there until it is ready again.
-  void handle_relay_lost(TimePoint now, std::size_t relay);
+  void handle_relay_lost(TimePoint now, std::size_t relay) override;
   /// One message from a relay subscription.
   void handle_message(TimePoint now, std::size_t relay, std::string_view topic,
-                      std::string_view text);
+                      std::string_view text) override;
   /// The local SDP (offer or answer) of a PC we asked for.
-  void handle_local_description(TimePoint now, PcId pc, std::string_view sdp);
+  void handle_local_description(TimePoint now, PcId pc, std::string_view sdp) override;
   /// A trickled local candidate of a PC we asked for.
-  void handle_local_candidate(TimePoint now, PcId pc, const CandidateInit& candidate);
+  void handle_local_candidate(TimePoint now, PcId pc, const CandidateInit& candidate) override;
   /// The PC's data channel opened: the peer is connected, and its signaling is ignored while the
   /// connection is live (§4.2).
-  void handle_connected(TimePoint now, PcId pc);
+  void handle_connected(TimePoint now, PcId pc) override;
   /// That PC failed or closed, before or after connecting.
-  void handle_pc_failed(TimePoint now, PcId pc);
+  void handle_pc_failed(TimePoint now, PcId pc) override;
   /// A connected peer dropped (here or in the shared connection): forget it and restart the
   /// announce burst on every ready relay, so it is found again at once (§4.3: JS means to, but
   /// 0.25.4 does not reach that code; rediscovery would wait for a steady announce).
-  void handle_peer_lost(TimePoint now, const PeerId& peer);
+  void handle_peer_lost(TimePoint now, const PeerId& peer) override;
   /// Optional: the connection to a connected peer became unhealthy (`live` false: channel not
   /// open, PC not failed) or recovered. Enables JS's transient rule (§4.2): signaling from an
   /// unhealthy peer is ignored for timing.transient_grace, then the connection is abandoned.
   void handle_connection_health(TimePoint now, const PeerId& peer, bool live);
-  void handle_timeout(TimePoint now);
+  void handle_timeout(TimePoint now) override;
   /// Stop announcing, close every PC that is not connected, unsubscribe. Inputs afterwards are
   /// ignored.
-  void leave(TimePoint now);
+  void leave(TimePoint now) override;
   /// Answers "is this peer already connected in another room of this app?" (§7.2). Called on
   /// every message from a peer this room is not connected to.
-  void set_shared_connection_lookup(std::function<bool(const PeerId&)> is_connected_elsewhere);
+  void
+  set_shared_connection_lookup(std::function<bool(const PeerId&)> is_connected_elsewhere) override;
 
-  std::optional<Command> poll_command();
-  std::optional<Event> poll_event();
-  [[nodiscard]] std::optional<TimePoint> poll_timeout() const;
+  std::optional<Command> poll_command() override;
+  std::optional<Event> poll_event() override;
+  [[nodiscard]] std::optional<TimePoint> poll_timeout() const override;
 
   [[nodiscard]] const CoordinatorStats& stats() const noexcept { return stats_; }
   [[nodiscard]] const std::string& root_topic() const noexcept { return root_topic_; }
   [[nodiscard]] const std::string& self_topic() const noexcept { return self_topic_; }
   /// False only for a passive room that is asleep (§4.5).
-  [[nodiscard]] bool is_active() const noexcept { return active_; }
+  [[nodiscard]] bool is_active() const noexcept override { return active_; }
   [[nodiscard]] PeerStatus peer_status(const PeerId& peer) const;
   [[nodiscard]] std::size_t tracked_peers() const noexcept { return peers_.size(); }
 

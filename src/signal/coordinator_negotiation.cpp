@@ -10,9 +10,6 @@
 namespace posthorn::signal {
 namespace {
 
-constexpr std::string_view kOfferPasswordError = "incorrect room password when decrypting offer";
-constexpr std::string_view kAnswerPasswordError = "incorrect room password when decrypting answer";
-
 // Remote candidates are de-duplicated on their JSON form: the same candidate arrives once per
 // relay, and again with every re-sent offer.
 std::string candidate_key(const CandidateInit& candidate) {

@@ -1,6 +1,8 @@
 #pragma once
 // The interface every signaling medium implements (MQTT brokers, Nostr relays, WebTorrent
-// trackers, ws-relay servers): topic pub/sub over several relays at once.
+// trackers, ws-relay servers): topic pub/sub over several relays at once. A tracker has no topics;
+// its strategy maps the info_hash onto one (every tracker message carries it) and publishes the
+// tracker messages the TorrentCoordinator composes as they are.
 //
 // Relays are addressed by a small index, fixed for the strategy's lifetime, because Trystero's
 // state machine is per relay (spec/trystero-wire.md §4.2: an offer is answered on the relay it
@@ -67,6 +69,12 @@ private:
   std::function<void()> cancel_;
 };
 
+/// How peers find each other over this medium, which picks the room's signaling machine.
+enum class SignalingModel : std::uint8_t {
+  TopicPubSub,       ///< MQTT, Nostr, ws-relay: Trystero's topic handshake (signal::Coordinator)
+  WebTorrentTracker, ///< trackers forward pooled offers (signal::TorrentCoordinator, §5.2)
+};
+
 class Strategy {
 public:
   /// (relay index, topic, message text). Messages this process published itself may come back
@@ -80,6 +88,9 @@ public:
   virtual ~Strategy() = default;
 
   [[nodiscard]] virtual std::size_t relay_count() const = 0;
+  [[nodiscard]] virtual SignalingModel signaling_model() const {
+    return SignalingModel::TopicPubSub;
+  }
   /// Subscribes on every relay (now, and again after each reconnect).
   [[nodiscard]] virtual Subscription subscribe(std::string topic, MessageHandler on_message,
                                                ReadyHandler on_ready) = 0;
