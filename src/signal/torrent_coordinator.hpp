@@ -132,6 +132,8 @@ public:
   /// Pool offers (with or without their SDP yet).
   [[nodiscard]] std::size_t pool_offers() const noexcept { return pool_.size(); }
   [[nodiscard]] bool is_connected(const PeerId& peer) const { return connected_.contains(peer); }
+  /// (kind, offer_id, peer) keys held for de-duplication: at most limits.max_dedupe_entries.
+  [[nodiscard]] std::size_t remembered_signals() const noexcept { return seen_.size(); }
 
 private:
   struct PoolOffer {
