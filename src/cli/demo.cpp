@@ -144,13 +144,14 @@ int run_demo(int argc, char** argv) {
 
     std::printf("1. relay\n");
     EmbeddedRelay relay;
-    std::printf("   posthorn relay listening on %s (ws-relay signaling)\n\n", relay.url().c_str());
+    std::printf("   posthorn relay listening on %s (Nostr signaling, as Trystero's default)\n\n",
+                relay.url().c_str());
 
     std::printf("2. join\n");
     const auto joining = steady_clock::now();
     DemoPeers peers({"alice", "bob", "carol"},
                     {"--app", "posthorn-demo-" + std::to_string(::getpid()), "--room", "lobby",
-                     "--strategy", "wsrelay", "--relay", relay.url(), "--progress", "--action",
+                     "--strategy", "nostr", "--relay", relay.url(), "--progress", "--action",
                      "file", "--serve", "ask=echo"},
                     work.string());
     for (std::size_t i = 0; i < peers.size(); ++i)
