@@ -1,7 +1,7 @@
-// `posthorn relay`: the self-hosted signaling relay (ws-relay and the Nostr subset Trystero
-// needs, docs/relay.md) on one port. Prints one JSON line when listening
-// ({"event":"listening","url":…}) and one with the statistics on SIGUSR1 and at exit;
-// SIGINT/SIGTERM close every connection and exit 0.
+// `posthorn relay`: the self-hosted signaling relay (ws-relay, the Nostr subset and the
+// WebTorrent tracker protocol Trystero needs, docs/relay.md) on one port. Prints one JSON line
+// when listening ({"event":"listening","url":…}) and one with the statistics on SIGUSR1 and at
+// exit; SIGINT/SIGTERM close every connection and exit 0.
 #include "cli/commands.hpp"
 #include "core/log.hpp"
 #include "relay/ws_server.hpp"
@@ -13,6 +13,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 
@@ -32,6 +34,14 @@ nlohmann::json stats_json(const relay::ServerStats& s) {
           {"nostr_events_in", s.nostr.events_in},
           {"nostr_deliveries", s.nostr.deliveries},
           {"nostr_refused", s.nostr.refused},
+          {"tracker_swarms", s.tracker.swarms},
+          {"tracker_members", s.tracker.members},
+          {"tracker_announces", s.tracker.announces},
+          {"tracker_offers_forwarded", s.tracker.offers_forwarded},
+          {"tracker_answers_routed", s.tracker.answers_routed},
+          {"tracker_answers_dropped", s.tracker.answers_dropped},
+          {"tracker_refused", s.tracker.refused},
+          {"tracker_expired", s.tracker.expired},
           {"accepted", s.accepted},
           {"rejected", s.rejected},
           {"dropped_out", s.dropped_out}};
@@ -45,7 +55,9 @@ void print_line(const nlohmann::json& j) {
 } // namespace
 
 int run_relay(int argc, char** argv) {
-  CLI::App app{"posthorn relay: the self-hosted signaling relay (ws-relay) on one port", "relay"};
+  CLI::App app{"posthorn relay: the self-hosted signaling relay (ws-relay, Nostr, WebTorrent "
+               "tracker) on one port",
+               "relay"};
   relay::WsServerOptions o;
   app.add_option("--bind", o.bind_address, "address to listen on")->capture_default_str();
   app.add_option("--port", o.port, "port (0: any free port)")->capture_default_str();
@@ -53,6 +65,11 @@ int run_relay(int argc, char** argv) {
   app.add_option("--rate", o.limits.rate_per_second, "messages per second per client")
       ->capture_default_str();
   app.add_option("--burst", o.limits.burst, "message burst per client")->capture_default_str();
+  std::int64_t tracker_interval = o.tracker_limits.interval.count();
+  app.add_option("--tracker-interval", tracker_interval,
+                 "seconds between announces asked of WebTorrent tracker clients")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400}))
+      ->capture_default_str();
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "log on stderr: trace|debug|info|warn");
   try {
@@ -61,6 +78,13 @@ int run_relay(int argc, char** argv) {
     return app.exit(e);
   }
   set_log_level(parse_log_level(log_level));
+  // The documented per-client message budget holds whatever protocol a client speaks.
+  o.nostr_limits.rate_per_second = o.tracker_limits.rate_per_second = o.limits.rate_per_second;
+  o.nostr_limits.burst = o.tracker_limits.burst = o.limits.burst;
+  o.tracker_limits.interval = std::chrono::seconds(tracker_interval);
+  // Members must outlive the interval they were told, with room for a late announce or two.
+  o.tracker_limits.member_ttl =
+      std::max(o.tracker_limits.member_ttl, o.tracker_limits.interval * 5 / 2);
 
   boost::asio::io_context io;
   std::optional<relay::WsServer> server;

@@ -1,5 +1,5 @@
 #pragma once
-// What a hub of `posthorn relay` (ws-relay, Nostr) hands the server after one client message.
+// What a hub of `posthorn relay` (ws-relay, Nostr, tracker) hands the server after one message.
 
 #include <chrono>
 #include <cstdint>

@@ -2,6 +2,8 @@
 #include "relay/ws_server.hpp"
 
 #include "core/log.hpp"
+#include "core/rng.hpp"
+#include "relay/message_route.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,12 +27,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-
-/// NIP-01 messages are JSON arrays; ws-relay messages are JSON objects.
-bool is_nostr(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  return first != std::string_view::npos && text[first] == '[';
-}
 } // namespace
 
 /// One client: its stream, and the texts waiting to be written to it.
@@ -48,14 +44,15 @@ struct Client : std::enable_shared_from_this<Client> {
 
 struct WsServer::State : std::enable_shared_from_this<State> {
   State(asio::any_io_executor ex, WsServerOptions opts)
-      : executor(std::move(ex)), options(std::move(opts)), acceptor(executor), hub(options.limits) {
-  }
+      : executor(std::move(ex)), options(std::move(opts)), acceptor(executor), hub(options.limits),
+        nostr(options.nostr_limits), tracker(options.tracker_limits, CryptoRng().next_u64()) {}
 
   asio::any_io_executor executor;
   WsServerOptions options;
   tcp::acceptor acceptor;
   PubSubHub hub;
   NostrHub nostr;
+  TrackerHub tracker;
   std::unordered_map<ClientId, std::shared_ptr<Client>> clients;
   ClientId next_id = 1;
   ServerStats counters;
@@ -86,8 +83,9 @@ struct WsServer::State : std::enable_shared_from_this<State> {
   static asio::awaitable<void> serve(std::shared_ptr<State> self, std::shared_ptr<Client> client) {
     auto& ws = client->ws;
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws.read_message_max(std::max(self->options.limits.max_message_bytes,
-                                 self->options.nostr_limits.max_message_bytes));
+    ws.read_message_max(std::max({self->options.limits.max_message_bytes,
+                                  self->options.nostr_limits.max_message_bytes,
+                                  self->options.tracker_limits.max_message_bytes}));
     ws.text(true);
     auto [accept_ec] = co_await ws.async_accept(kNoThrow);
     if (accept_ec || self->stopped) {
@@ -98,6 +96,7 @@ struct WsServer::State : std::enable_shared_from_this<State> {
     self->clients.emplace(client->id, client);
     self->hub.add_client(client->id, Clock::now());
     self->nostr.add_client(client->id, Clock::now());
+    self->tracker.add_client(client->id, Clock::now());
     asio::co_spawn(self->executor, write_loop(self, client), asio::detached);
 
     beast::flat_buffer buffer;
@@ -105,10 +104,9 @@ struct WsServer::State : std::enable_shared_from_this<State> {
       buffer.clear();
       auto [ec, n] = co_await ws.async_read(buffer, kNoThrow);
       if (ec || self->stopped || client->closing) break;
-      if (!ws.got_text()) continue; // ws-relay is text only; binary frames are ignored
+      if (!ws.got_text()) continue; // every protocol here is text only; binary frames are ignored
       const std::string_view text(static_cast<const char*>(buffer.data().data()), n);
-      auto out = is_nostr(text) ? self->nostr.handle(client->id, text, Clock::now())
-                                : self->hub.handle(client->id, text, Clock::now());
+      auto out = self->handle(client->id, text);
       for (auto& send : out.sends)
         for (ClientId to : send.to)
           self->enqueue(to, send.text);
@@ -118,6 +116,15 @@ struct WsServer::State : std::enable_shared_from_this<State> {
       }
     }
     self->forget(client->id);
+  }
+
+  HubOutput handle(ClientId from, std::string_view text) {
+    switch (route_message(text)) {
+    case Protocol::Nostr: return nostr.handle(from, text, Clock::now());
+    case Protocol::Tracker: return tracker.handle(from, text, Clock::now());
+    case Protocol::WsRelay: break;
+    }
+    return hub.handle(from, text, Clock::now());
   }
 
   void enqueue(ClientId to, const std::shared_ptr<const std::string>& text) {
@@ -165,6 +172,7 @@ struct WsServer::State : std::enable_shared_from_this<State> {
     clients.erase(it);
     hub.remove_client(id);
     nostr.remove_client(id);
+    tracker.remove_client(id);
   }
 
   void stop() {
@@ -207,6 +215,7 @@ ServerStats WsServer::stats() const {
   ServerStats s = state_->counters;
   s.hub = state_->hub.stats();
   s.nostr = state_->nostr.stats();
+  s.tracker = state_->tracker.stats();
   return s;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // `posthorn relay`'s WebSocket server: accepts ws:// connections on one port and runs each
-// client's text messages through the hub of their protocol, told apart by their first character:
-// a JSON array is NIP-01 (NostrHub), a JSON object is ws-relay (PubSubHub). One thread, one
-// io_context; Beast stays inside ws_server.cpp.
+// client's text messages through the hub of their protocol, told apart without parsing
+// (relay/message_route): a JSON array is NIP-01 (NostrHub), an object led by "action" is the
+// WebTorrent tracker protocol (TrackerHub), other objects are ws-relay (PubSubHub). One thread,
+// one io_context; Beast stays inside ws_server.cpp.
 //
 // Per client: frames over the hub's max_message_bytes are refused by the WebSocket layer (close
 // 1009); at most max_queued_bytes wait to be written to a slow client, beyond which messages to
@@ -11,6 +12,7 @@
 
 #include "relay/nostr_hub.hpp"
 #include "relay/pubsub_hub.hpp"
+#include "relay/tracker_hub.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -26,6 +28,7 @@ struct WsServerOptions {
   std::uint16_t port = 0; ///< 0: any free port
   HubLimits limits;
   NostrLimits nostr_limits;
+  TrackerLimits tracker_limits;
   std::size_t max_clients = 50'000;
   std::size_t max_queued_bytes = 1u << 20;
 };
@@ -33,6 +36,7 @@ struct WsServerOptions {
 struct ServerStats {
   HubStats hub;
   NostrStats nostr;
+  TrackerStats tracker;
   std::uint64_t accepted = 0;
   std::uint64_t rejected = 0;    ///< over max_clients, or a failed WebSocket upgrade
   std::uint64_t dropped_out = 0; ///< messages not sent to a client whose queue was full

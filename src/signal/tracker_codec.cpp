@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <limits>
 
 namespace posthorn::signal::tracker {
@@ -51,10 +52,19 @@ field<std::string> sdp_of(const Json& object, const char* name) {
 /// A JSON number or numeric string (bittorrent-tracker applies Number() to "left") as an integer.
 std::optional<std::int64_t> integer_of(const Json& value) {
   if (value.is_number_integer()) return value.get<std::int64_t>();
+  double d = 0;
   if (value.is_number_float()) {
-    const double d = value.get<double>();
-    if (d >= -9.2e18 && d <= 9.2e18) return static_cast<std::int64_t>(d);
+    d = value.get<double>();
+  } else if (value.is_string()) {
+    // The whole string must be the number ("12", "1e3"); JS's looser forms (" 12", "0x1f", "")
+    // are not worth emulating for a field clients send as a number.
+    const auto& s = value.get_ref<const std::string&>();
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+    if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  } else {
+    return std::nullopt;
   }
+  if (d >= -9.2e18 && d <= 9.2e18) return static_cast<std::int64_t>(d);
   return std::nullopt;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// `posthorn relay`'s server (ws-relay and Nostr on one port) on a thread of its own, on loopback,
-// for tests that need a signaling relay in-process.
+// `posthorn relay`'s server (ws-relay, Nostr and the WebTorrent tracker on one port) on a thread
+// of its own, on loopback, for tests that need a signaling relay in-process.
 
 #include "relay/ws_server.hpp"
 
