@@ -1,6 +1,7 @@
 #include "signal/tracker_codec.hpp"
 
 #include "core/overloaded.hpp"
+#include "signal/json_scan.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -139,7 +140,7 @@ bool is_valid_id(std::string_view id) noexcept {
   return points == kIdLength;
 }
 
-decoded<ClientMessage> decode_client_message(std::string_view text) {
+decoded<ClientMessage> detail::decode_client_message_dom(std::string_view text) {
   auto parsed = parse_object(text);
   if (auto* e = std::get_if<DecodeError>(&parsed)) return *e;
   const Json& j = std::get<Json>(parsed);
@@ -212,7 +213,75 @@ std::string encode(const ClientMessage& message) {
       message);
 }
 
+namespace {
+
+/// What the relay sends most, written directly: nlohmann's ordered_json costs a DOM per message.
+/// The output is byte-identical to the DOM writer's (tracker_codec_fuzz checks it); a string that
+/// is not UTF-8 (never from a decoded message) makes it return nullopt, and the DOM writer then
+/// replaces the bad bytes.
+std::optional<std::string> encode_fast(const TrackerMessage& message) {
+  std::string out;
+  bool ok = true;
+  const auto str = [&](std::string_view s) { ok = ok && json::append_string(out, s); };
+  std::visit(overloaded{
+                 [&](const AnnounceReply& m) {
+    out += "{\"complete\":";
+    json::append_integer(out, m.complete);
+    out += ",\"incomplete\":";
+    json::append_integer(out, m.incomplete);
+    out += ",\"action\":\"announce\",\"info_hash\":";
+    str(m.info_hash);
+    if (m.interval) {
+      out += ",\"interval\":";
+      json::append_integer(out, *m.interval);
+    }
+    if (m.warning) {
+      out += ",\"warning message\":";
+      str(*m.warning);
+    }
+    out += '}';
+                 },
+                 [&](const auto& m)
+                   requires(std::is_same_v<std::decay_t<decltype(m)>, PeerOffer> ||
+                            std::is_same_v<std::decay_t<decltype(m)>, PeerAnswer>)
+                 {
+                   constexpr bool offer = std::is_same_v<std::decay_t<decltype(m)>, PeerOffer>;
+                   out.reserve(m.sdp.size() + 160);
+                   out += offer ? "{\"action\":\"announce\",\"offer\":{\"type\":\"offer\",\"sdp\":"
+                                : "{\"action\":\"announce\",\"answer\":{\"type\":\"answer\",\"sdp\":";
+                   str(m.sdp);
+                   out += "},\"offer_id\":";
+                   str(m.offer_id);
+                   out += ",\"peer_id\":";
+                   str(m.peer_id);
+                   out += ",\"info_hash\":";
+                   str(m.info_hash);
+                   out += '}';
+}
+, [&](const Failure& m) {
+  out += "{\"failure reason\":";
+  str(m.reason);
+  if (m.info_hash) {
+    out += ",\"action\":\"announce\",\"info_hash\":";
+    str(*m.info_hash);
+  }
+  out += '}';
+},
+} // namespace
+,
+             message);
+if (!ok) return std::nullopt;
+return out;
+} // namespace posthorn::signal::tracker
+
+} // namespace
+
 std::string encode(const TrackerMessage& message) {
+  if (auto fast = encode_fast(message)) return std::move(*fast);
+  return detail::encode_dom(message);
+}
+
+std::string detail::encode_dom(const TrackerMessage& message) {
   return std::visit(overloaded{
                         [](const AnnounceReply& m) {
                           OrderedJson j{{"complete", m.complete},

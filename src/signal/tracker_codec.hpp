@@ -110,6 +110,15 @@ template <class T> using decoded = std::variant<T, DecodeError>;
 [[nodiscard]] std::string encode(const ClientMessage& message);
 [[nodiscard]] std::string encode(const TrackerMessage& message);
 
+namespace detail {
+/// The reference decoder, over an nlohmann DOM. decode_client_message is a hand-written scanner
+/// (the relay's hot path) that must agree with it on every input: fuzz/tracker_codec_fuzz.cpp
+/// checks that.
+[[nodiscard]] decoded<ClientMessage> decode_client_message_dom(std::string_view text);
+/// The reference writer, over an nlohmann DOM; encode(TrackerMessage) writes the same bytes.
+[[nodiscard]] std::string encode_dom(const TrackerMessage& message);
+} // namespace detail
+
 /// Whether `id` is a valid info_hash / peer_id: exactly kIdLength code points of valid UTF-8.
 [[nodiscard]] bool is_valid_id(std::string_view id) noexcept;
 
