@@ -84,7 +84,7 @@ void TorrentCoordinator::handle_local_description(TimePoint now, PcId pc, std::s
       auto& t = trackers_[i];
       if (t.waiting_for_pool && t.ready && pool_ready()) {
         t.waiting_for_pool = false;
-        send_announce(i);
+        send_announce(now, i);
         schedule_next(now, i);
       }
     }
@@ -146,11 +146,24 @@ void TorrentCoordinator::announce(TimePoint now, std::size_t relay) {
     t.waiting_for_pool = true; // handle_local_description / handle_pc_failed send it
     return;
   }
-  send_announce(relay);
+  send_announce(now, relay);
   schedule_next(now, relay);
 }
 
-void TorrentCoordinator::send_announce(std::size_t relay) {
+void TorrentCoordinator::nudge(TimePoint now, std::size_t relay) {
+  auto& t = trackers_[relay];
+  if (!active_ || !t.ready || t.waiting_for_pool) return;
+  const Duration spacing = config_.timing.nudge_spacing;
+  if ((t.last_nudge && *t.last_nudge + spacing > now) ||
+      (t.last_announce && *t.last_announce + spacing > now))
+    return;
+  t.last_nudge = now;
+  ++stats_.nudges;
+  announce(now, relay);
+}
+
+void TorrentCoordinator::send_announce(TimePoint now, std::size_t relay) {
+  trackers_[relay].last_announce = now;
   tracker::Announce a{.info_hash = info_hash_,
                       .peer_id = config_.self_id,
                       .numwant = static_cast<std::uint32_t>(config_.limits.pool_size)};
@@ -219,7 +232,7 @@ void TorrentCoordinator::handle_pc_failed(TimePoint now, PcId pc) {
       auto& t = trackers_[i];
       if (t.waiting_for_pool && t.ready && pool_ready()) {
         t.waiting_for_pool = false;
-        send_announce(i);
+        send_announce(now, i);
         schedule_next(now, i);
       }
     }

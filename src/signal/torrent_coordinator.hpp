@@ -55,6 +55,10 @@ struct TorrentTiming {
   /// Once SDP has been exchanged, the connection must open within this (§4.2; JS has no timer on
   /// the torrent offer path but recycles the PC after its lease, we bound it the same as topics).
   Duration connect_timeout = milliseconds(23333);
+  /// A higher id's offer that we ignore (glare) tells us it waits for ours: announce on that
+  /// tracker now rather than at the next interval (up to 120 s), at most this often. Ours, not
+  /// JS's: a lower-id Trystero peer leaves a higher id waiting until its next announce.
+  Duration nudge_spacing = milliseconds(5000);
   /// A passive room re-checks this long after waking whether any peer work exists (§4.5).
   Duration passive_activation_grace = milliseconds(7533);
 };
@@ -91,6 +95,7 @@ struct TorrentStats {
   std::uint64_t offer_decrypt_failures = 0;
   std::uint64_t answer_decrypt_failures = 0;
   std::uint64_t announces_sent = 0;
+  std::uint64_t nudges = 0; ///< early announces for a waiting higher id
   std::uint64_t offers_created = 0;
   std::uint64_t offers_expired = 0; ///< replaced after offer_retention
   std::uint64_t answers_sent = 0;
@@ -156,6 +161,8 @@ private:
     std::optional<TimePoint> next_announce;
     bool waiting_for_pool = false; ///< due, but a pool offer has no description yet
     Duration interval{};
+    std::optional<TimePoint> last_announce; ///< with offers
+    std::optional<TimePoint> last_nudge;
   };
 
   void on_offer(TimePoint now, std::size_t relay, const tracker::PeerOffer& offer);
@@ -164,7 +171,8 @@ private:
   [[nodiscard]] bool is_busy_with(const PeerId& peer) const;
 
   void announce(TimePoint now, std::size_t relay);
-  void send_announce(std::size_t relay);
+  void nudge(TimePoint now, std::size_t relay);
+  void send_announce(TimePoint now, std::size_t relay);
   void schedule_next(TimePoint now, std::size_t relay);
   void restart_all_bursts(TimePoint now);
   void fill_pool(TimePoint now);

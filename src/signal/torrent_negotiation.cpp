@@ -88,6 +88,7 @@ void TorrentCoordinator::on_offer(TimePoint now, std::size_t relay, const tracke
   // others. JS's hint "have outgoing offer" is the same test (§5.2).
   if (!pool_.empty() && config_.self_id < peer) {
     ++stats_.dropped_glare;
+    nudge(now, relay); // it waits for one of ours: let the tracker hand it one now
     return;
   }
   if (pending_.size() + connected_.size() >= config_.limits.max_peers) {

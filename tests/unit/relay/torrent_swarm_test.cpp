@@ -272,6 +272,21 @@ TEST(TorrentCoordinator, TwoPeersMeetThroughTheTrackerAndOnlyTheHigherIdAnswers)
   EXPECT_GE(high.c().stats().dropped_connected, 1u);
 }
 
+TEST(TorrentCoordinator, ALowerIdAnnouncesAtOnceForAHigherIdThatArrivesLater) {
+  Swarm swarm;
+  Node& low = swarm.add(kLow);
+  swarm.join(low);
+  swarm.advance(std::chrono::seconds(10)); // past the warm-up: the next announce is 110 s away
+  Node& high = swarm.add(kHigh);
+  swarm.join(high);
+  // high's offer reached low, which does not answer a higher id, but announced at once so that
+  // one of its own offers reached high (a Trystero peer would wait for its next interval).
+  EXPECT_EQ(low.c().stats().nudges, 1u);
+  EXPECT_EQ(low.open_pcs_for(kHigh).size(), 1u);
+  EXPECT_EQ(high.open_pcs_for(kLow).size(), 1u);
+  swarm.connect(low, high);
+}
+
 TEST(TorrentCoordinator, AnnouncesCarryThePoolWithStableOfferIds) {
   Swarm swarm;
   Node& node = swarm.add(kMid);
