@@ -80,7 +80,12 @@ Room join_room(Runtime& runtime, RoomConfig config, std::string room_id) {
     return Room(existing);
   auto strategy = rt->strategy_for(config.strategy);
   auto app_id = config.app_id;
-  auto room = std::make_shared<RoomImpl>(rt, std::move(config), room_id, std::move(strategy));
+  // The last reference may be dropped on any thread; the room is destroyed on the loop.
+  std::shared_ptr<RoomImpl> room(new RoomImpl(rt, std::move(config), room_id, std::move(strategy)),
+                                 [](RoomImpl* dropped) {
+                                   auto runtime = dropped->runtime();
+                                   runtime->destroy_on_loop(std::unique_ptr<RoomImpl>(dropped));
+                                 });
   rt->register_room(app_id, room_id, room);
   boost::asio::post(rt->executor(), [room] { room->start(); });
   return Room(room);

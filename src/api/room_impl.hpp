@@ -56,6 +56,7 @@ public:
 
   void start();
   [[nodiscard]] boost::asio::any_io_executor executor() const;
+  [[nodiscard]] const std::shared_ptr<RuntimeImpl>& runtime() const { return runtime_; }
   [[nodiscard]] const std::string& token() const noexcept { return token_; }
   [[nodiscard]] const std::string& room_id() const noexcept { return room_id_; }
   [[nodiscard]] const PeerId& self_id() const noexcept;

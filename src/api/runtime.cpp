@@ -61,6 +61,10 @@ RuntimeImpl::~RuntimeImpl() {
 }
 
 void RuntimeImpl::start_thread() {
+  {
+    std::lock_guard lock(graveyard_mutex_);
+    loop_thread_running_ = true;
+  }
   thread_ = std::thread([this] { io_.run(); });
 }
 
@@ -84,10 +88,15 @@ void RuntimeImpl::shutdown() {
     // loop itself.
     boost::asio::post(io_, [this, drop_everything] {
       drop_everything();
+      {
+        std::lock_guard lock(graveyard_mutex_);
+        loop_thread_running_ = false; // from here on, rooms are destroyed where they are dropped
+      }
       io_.stop();
     });
     work_.reset();
     thread_.join();
+    bury_the_dead(); // rooms queued after the loop's last turn; no other thread runs now
   } else {
     work_.reset();
     drop_everything();
@@ -188,6 +197,30 @@ void RuntimeImpl::register_room(const std::string& app_id, const std::string& ro
                                 const std::shared_ptr<RoomImpl>& room) {
   std::lock_guard lock(rooms_mutex_);
   rooms_[{app_id, room_id}] = room;
+}
+
+void RuntimeImpl::destroy_on_loop(std::unique_ptr<RoomImpl> room) {
+  if (io_.get_executor().running_in_this_thread()) return; // `room` goes out of scope here
+  std::unique_lock lock(graveyard_mutex_);
+  if (!loop_thread_running_) {
+    lock.unlock();
+    return; // no loop thread: the caller's thread is the only one touching the room
+  }
+  const bool first = graveyard_.empty();
+  graveyard_.push_back(std::move(room));
+  if (first)
+    boost::asio::post(io_, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->bury_the_dead();
+    });
+}
+
+void RuntimeImpl::bury_the_dead() {
+  std::vector<std::unique_ptr<RoomImpl>> dead;
+  {
+    std::lock_guard lock(graveyard_mutex_);
+    dead.swap(graveyard_);
+  }
+  dead.clear(); // outside the lock: a room's teardown may drop further rooms
 }
 
 void RuntimeImpl::forget_room(const std::string& app_id, const std::string& room_id) {

@@ -16,8 +16,10 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace posthorn::detail {
 
@@ -60,8 +62,15 @@ public:
   void register_room(const std::string& app_id, const std::string& room_id,
                      const std::shared_ptr<RoomImpl>& room);
   void forget_room(const std::string& app_id, const std::string& room_id);
+  /// Destroys a room on the loop thread, whichever thread let go of its last reference. A room's
+  /// subscriptions, peer links and timers belong to the loop: a room torn down by the user's
+  /// thread while the loop flushed the same subscription list was a use-after-free (ASan, CI).
+  /// Inline when called on the loop, or when no loop thread runs (before start_thread, after
+  /// shutdown, or with own_thread off, where the user drives the loop). Any thread.
+  void destroy_on_loop(std::unique_ptr<RoomImpl> room);
 
 private:
+  void bury_the_dead(); // destroys what destroy_on_loop queued
   RuntimeOptions options_;
   boost::asio::io_context io_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
@@ -82,6 +91,9 @@ private:
   std::map<std::string, SharedStrategy> strategies_;
   std::mutex rooms_mutex_;
   std::map<std::pair<std::string, std::string>, std::weak_ptr<RoomImpl>> rooms_;
+  std::mutex graveyard_mutex_;
+  bool loop_thread_running_ = false;                 // guarded by graveyard_mutex_
+  std::vector<std::unique_ptr<RoomImpl>> graveyard_; // guarded by graveyard_mutex_
 };
 
 } // namespace posthorn::detail

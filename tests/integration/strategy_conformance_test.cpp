@@ -12,6 +12,7 @@
 
 #include <posthorn/posthorn.hpp>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
@@ -167,6 +168,25 @@ TEST_P(StrategyConformance, TwoRoomsOfOneAppOverOneMediumStayApart) {
   auto b2 = join_room(rt_b, config(), "room-two");
   EXPECT_EQ(obs_a2.wait("join:"), "join:" + b2.self_id());
   expect_delivery(b2, a2, "second room");
+}
+
+// A room's last handle may go on any thread, while the loop is busy with that very room's
+// subscriptions. The room must be torn down on the loop (ASan once caught the user's thread
+// unsubscribing while the loop flushed the same topic list), and the medium must keep serving
+// the rooms that stay.
+TEST_P(StrategyConformance, RoomsDroppedOnTheUsersThreadLeaveTheMediumWorking) {
+  Runtime rt_a(loopback()), rt_b(loopback());
+  auto a = join_room(rt_a, config(), "stays");
+  for (int i = 0; i < 40; ++i) {
+    auto fleeting = join_room(rt_a, config(), "fleeting-" + std::to_string(i));
+    // Once the loop has started the room, its subscriptions' flush is queued behind this.
+    boost::asio::post(rt_a.get_executor(), boost::asio::use_future).get();
+  } // each dropped here, on this thread, while the loop flushes
+  auto b = join_room(rt_b, config(), "stays");
+  RoomObserver obs_a(a), obs_b(b);
+  EXPECT_EQ(obs_a.wait("join:"), "join:" + b.self_id());
+  EXPECT_EQ(obs_b.wait("join:"), "join:" + a.self_id());
+  expect_delivery(b, a, "still here");
 }
 
 INSTANTIATE_TEST_SUITE_P(Media, StrategyConformance,
