@@ -11,13 +11,16 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace posthorn::test {
 
 class LocalPosthornRelay {
 public:
-  explicit LocalPosthornRelay(const std::string& posthorn_binary)
-      : process_({posthorn_binary, "relay", "--port", "0"}) {
+  /// `extra` adds `posthorn relay` options, e.g. {"--tracker-interval", "10"}.
+  explicit LocalPosthornRelay(const std::string& posthorn_binary,
+                              const std::vector<std::string>& extra = {})
+      : process_(command(posthorn_binary, extra)) {
     const auto line = process_.read_line(std::chrono::seconds(10));
     const auto event = nlohmann::json::parse(line.value_or("{}"), nullptr, false);
     if (!event.is_object() || event.value("event", "") != "listening")
@@ -31,10 +34,17 @@ public:
   LocalPosthornRelay(const LocalPosthornRelay&) = delete;
   LocalPosthornRelay& operator=(const LocalPosthornRelay&) = delete;
 
-  /// ws://127.0.0.1:PORT: ws-relay and Nostr on one port.
+  /// ws://127.0.0.1:PORT: ws-relay, Nostr and the WebTorrent tracker on one port.
   [[nodiscard]] const std::string& ws_url() const noexcept { return url_; }
 
 private:
+  static std::vector<std::string> command(const std::string& binary,
+                                          const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {binary, "relay", "--port", "0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+
   tools::ChildProcess process_;
   std::string url_;
 };

@@ -5,9 +5,13 @@
 //    (joining, passwords, passive peers, three parties, leaving, targeting), each pair with
 //    posthorn plus Trystero against itself over our relay. The data path after the join does not
 //    depend on the medium and is covered by the MQTT cells.
+//  - Torrent (@trystero-p2p/torrent) through the npm bittorrent-tracker's WebSocket tracker, and
+//    TorrentOverPosthornRelay through the tracker in `posthorn relay`: the same scenarios as Nostr,
+//    for now between Trystero peers only (kTorrentPairs, kTorrentOverPosthornRelayPairs).
 // Every peer is a process speaking the JSON-lines contract (tests/support/peer_process.hpp,
-// docs/interop.md). Each test gets its own broker or relay, app id and room. Run one cell with
-// e.g.  interop_tests --gtest_filter='*/NostrTrysteroNodeWithPosthorn'
+// docs/interop.md). Each test gets its own broker, relay or tracker, app id and room. Run one cell
+// with e.g.  interop_tests --gtest_filter='*/NostrTrysteroNodeWithPosthorn'
+#include "bittorrent_tracker_fixture.hpp"
 #include "core/crypto.hpp"
 #include "coturn_server.hpp"
 #include "mosquitto_fixture.hpp"
@@ -21,11 +25,13 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <string_view>
 
 namespace posthorn::test {
 namespace {
@@ -35,13 +41,57 @@ using nlohmann::json;
 
 // ---- the matrix -----------------------------------------------------------------------------
 
-enum class Medium { Mqtt, Nostr };
+enum class Medium {
+  Mqtt,    // @trystero-p2p/mqtt through a real mosquitto (MQTT over WebSocket)
+  Nostr,   // @trystero-p2p/nostr through `posthorn relay`
+  Torrent, // @trystero-p2p/torrent through the npm bittorrent-tracker (WebSocket tracker)
+  TorrentOverPosthornRelay, // @trystero-p2p/torrent through `posthorn relay`'s tracker
+};
+
+constexpr bool is_torrent(Medium m) {
+  return m == Medium::Torrent || m == Medium::TorrentOverPosthornRelay;
+}
+
+// The cell-name prefix of a medium ("" for MQTT, whose cells came first).
+constexpr std::string_view medium_name(Medium m) {
+  switch (m) {
+  case Medium::Mqtt: return "";
+  case Medium::Nostr: return "Nostr";
+  case Medium::Torrent: return "Torrent";
+  case Medium::TorrentOverPosthornRelay: return "TorrentOverPosthornRelay";
+  }
+  return "?";
+}
 
 struct ImplPair {
   PeerImpl first;  // joins first (and plays "A" in the scenarios)
   PeerImpl second; // joins second ("B")
   Medium medium = Medium::Mqtt;
 };
+
+using PairOfImpls = std::pair<PeerImpl, PeerImpl>;
+
+// ---- torrent pairs ----
+// Over the npm bittorrent-tracker: posthorn against Trystero in Node and in Chromium, both join
+// orders; and Trystero against itself (Node with Node, Node with Chromium), which vouches for the
+// harness, the tracker fixture and the scenarios. The reverse {TrysteroChromium, TrysteroNode}
+// adds no role the id hints and the passive pair of scenarios do not already give each runtime,
+// and costs ~2 minutes (a torrent join can wait 10 s for the next announce, docs/interop.md).
+constexpr std::array<PairOfImpls, 6> kTorrentPairs = {{
+    {PeerImpl::Posthorn, PeerImpl::TrysteroNode},
+    {PeerImpl::TrysteroNode, PeerImpl::Posthorn},
+    {PeerImpl::Posthorn, PeerImpl::TrysteroChromium},
+    {PeerImpl::TrysteroChromium, PeerImpl::Posthorn},
+    {PeerImpl::TrysteroNode, PeerImpl::TrysteroNode},
+    {PeerImpl::TrysteroNode, PeerImpl::TrysteroChromium},
+}};
+// Over `posthorn relay`'s tracker: posthorn with Trystero in Node (both orders), and Trystero
+// against itself, which checks our tracker against the client it must serve.
+constexpr std::array<PairOfImpls, 3> kTorrentOverPosthornRelayPairs = {{
+    {PeerImpl::Posthorn, PeerImpl::TrysteroNode},
+    {PeerImpl::TrysteroNode, PeerImpl::Posthorn},
+    {PeerImpl::TrysteroNode, PeerImpl::TrysteroNode},
+}};
 
 std::vector<ImplPair> interop_pairs() {
   using enum PeerImpl;
@@ -61,6 +111,10 @@ std::vector<ImplPair> interop_pairs() {
                                                   {Posthorn, TrysteroChromium},
                                                   {TrysteroChromium, Posthorn}})
     pairs.push_back({first, second, Medium::Nostr});
+  for (auto [first, second] : kTorrentPairs)
+    pairs.push_back({first, second, Medium::Torrent});
+  for (auto [first, second] : kTorrentOverPosthornRelayPairs)
+    pairs.push_back({first, second, Medium::TorrentOverPosthornRelay});
   return pairs;
 }
 
@@ -73,14 +127,15 @@ std::vector<ImplPair> mqtt_pairs() {
 }
 
 void PrintTo(const ImplPair& p, std::ostream* os) {
-  *os << (p.medium == Medium::Nostr ? "Nostr: " : "") << to_string(p.first) << " + "
-      << to_string(p.second);
+  if (p.medium != Medium::Mqtt) *os << medium_name(p.medium) << ": ";
+  *os << to_string(p.first) << " + " << to_string(p.second);
 }
 
+// e.g. TrysteroNodeWithPosthorn (MQTT), NostrTrysteroNodeWithPosthorn,
+// TorrentTrysteroNodeWithTrysteroNode, TorrentOverPosthornRelayTrysteroNodeWithTrysteroNode.
 std::string pair_name(const ::testing::TestParamInfo<ImplPair>& info) {
-  return std::string(info.param.medium == Medium::Nostr ? "Nostr" : "") +
-         std::string(to_string(info.param.first)) + "With" +
-         std::string(to_string(info.param.second));
+  return std::string(medium_name(info.param.medium)) + std::string(to_string(info.param.first)) +
+         "With" + std::string(to_string(info.param.second));
 }
 
 // Whether an implementation reports a join error when it is the offering side (the lower id)
@@ -134,8 +189,9 @@ std::string write_random_file(const std::filesystem::path& path, std::size_t siz
 class TrysteroRoom : public ::testing::TestWithParam<ImplPair> {
 protected:
   void SetUp() override {
+    const bool needs_node = GetParam().medium == Medium::Torrent; // the tracker runs in Node
     for (PeerImpl impl : {GetParam().first, GetParam().second}) {
-      if (impl != PeerImpl::Posthorn &&
+      if ((needs_node || impl != PeerImpl::Posthorn) &&
           !std::filesystem::exists(std::string(POSTHORN_INTEROP_JS_DIR) + "/node_modules"))
         GTEST_SKIP() << "tests/interop/js/node_modules is missing: run scripts/setup-node.sh";
       if (impl == PeerImpl::TrysteroChromium && !std::filesystem::exists("/usr/bin/chromium"))
@@ -150,10 +206,21 @@ protected:
     dir_ = std::filesystem::path(::testing::TempDir()) / "posthorn-interop" / (test + "-" + unique);
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    if (GetParam().medium == Medium::Mqtt)
-      broker_ = std::make_unique<LocalMosquitto>(dir_ / "mosquitto");
-    else
-      relay_ = std::make_unique<LocalPosthornRelay>(POSTHORN_BINARY);
+    switch (GetParam().medium) {
+    case Medium::Mqtt: broker_ = std::make_unique<LocalMosquitto>(dir_ / "mosquitto"); break;
+    case Medium::Nostr: relay_ = std::make_unique<LocalPosthornRelay>(POSTHORN_BINARY); break;
+    case Medium::Torrent:
+      tracker_ = std::make_unique<LocalBittorrentTracker>(
+          find_in_path("node"), POSTHORN_INTEROP_JS_DIR, dir_ / "tracker.stderr.log");
+      break;
+    case Medium::TorrentOverPosthornRelay:
+      // Trystero re-announces after the tracker's interval, clamped to [10 s, 120 s]; the relay's
+      // default 120 s would let a join wait two minutes (docs/interop.md). 10 s is Trystero's
+      // floor and what the npm tracker fixture asks for too.
+      relay_ = std::make_unique<LocalPosthornRelay>(
+          POSTHORN_BINARY, std::vector<std::string>{"--tracker-interval", "10"});
+      break;
+    }
     // Distinct ids per test (the broker is private anyway; this keeps topics apart if the lead
     // points the suite at one shared broker).
     app_ = "posthorn-interop-" + unique;
@@ -169,6 +236,7 @@ protected:
     peers_.clear();
     broker_.reset();
     relay_.reset();
+    tracker_.reset();
     RecordProperty(
         "wall_ms",
         static_cast<int>(duration_cast<milliseconds>(steady_clock::now() - started_).count()));
@@ -186,8 +254,25 @@ protected:
 
   // The relay URL an implementation is pointed at. All speak their medium over WebSocket (the
   // only transport a browser has); over MQTT posthorn could equally be given broker_->tcp_url().
-  std::string relay_for(PeerImpl) const { return broker_ ? broker_->ws_url() : relay_->ws_url(); }
-  std::string strategy() const { return GetParam().medium == Medium::Nostr ? "nostr" : "mqtt"; }
+  std::string relay_for(PeerImpl) const {
+    switch (GetParam().medium) {
+    case Medium::Mqtt: return broker_->ws_url();
+    case Medium::Nostr:
+    case Medium::TorrentOverPosthornRelay: return relay_->ws_url();
+    case Medium::Torrent: return tracker_->ws_url();
+    }
+    return {};
+  }
+  // The --strategy flag, the same for every implementation.
+  std::string strategy() const {
+    switch (GetParam().medium) {
+    case Medium::Mqtt: return "mqtt";
+    case Medium::Nostr: return "nostr";
+    case Medium::Torrent:
+    case Medium::TorrentOverPosthornRelay: return "torrent";
+    }
+    return {};
+  }
   PeerProcess& start(PeerImpl impl, const std::string& name, const PeerOptions& o = {}) {
     std::vector<std::string> flags = {"--app",      app_,       "--room",  o.room.value_or(room_),
                                       "--strategy", strategy(), "--relay", relay_for(impl)};
@@ -198,6 +283,11 @@ protected:
     flags.insert(flags.end(), o.extra.begin(), o.extra.end());
     std::vector<std::string> env;
     if (o.id_hint) env.push_back("POSTHORN_INTEROP_ID_HINT=" + *o.id_hint);
+    // Torrent does not trickle: every offer and answer waits for ICE gathering, and so for
+    // Trystero's default public STUN servers, whose name lookups fail offline and, made in a
+    // burst for a whole offer pool, can stall for seconds (docs/interop.md). Loopback needs no
+    // STUN; posthorn has no default servers and ignores the variable.
+    if (is_torrent(GetParam().medium)) env.push_back("POSTHORN_INTEROP_NO_DEFAULT_STUN=1");
     peers_.push_back(std::make_unique<PeerProcess>(impl, name, flags, dir_, paths_, env));
     return *peers_.back();
   }
@@ -314,10 +404,30 @@ protected:
 
   void passive_scenario(PeerImpl passive_impl, PeerImpl active_impl) {
     // The passive peer must be there first: an active peer announces at 0, 0.2, 0.8 and 2.1 s,
-    // then only every 60 s, and a passive peer never announces before it is activated.
-    PeerProcess& p = start(passive_impl, "passive", {.extra = {"--passive"}});
+    // then only every 60 s, and a passive peer never announces before it is activated. (Over
+    // torrent the passive peer does announce, with no offers, which puts it in the tracker's
+    // swarm; the active peer's offers reach it on the active peer's announces.)
+    //
+    // Over torrent, Trystero against Trystero only works reliably when the passive peer has the
+    // higher id, so the id hints fix that order there. A passive room holds no offers, so its
+    // "have outgoing offer" hint is false and it answers the active peer's offer whatever the
+    // ids (@trystero-p2p/torrent topicHandler, core handleOffer). Being activated, it announces
+    // offers of its own at once, and an active peer with the higher id answers one of them
+    // (it comes from a lower id). Two connections open within milliseconds, and each side keeps
+    // the one whose data channel opened first on its side (core strategy connectPeer), leaving
+    // the other open but unbound. When the two sides pick different ones, each sends its
+    // handshake where the other does not listen: "handshake timed out" on both, no join (6 of
+    // 79 runs with the passive peer lower, 0 of 50 with it higher). posthorn ignores the hints.
+    std::optional<std::string> passive_hint, active_hint;
+    if (is_torrent(GetParam().medium)) {
+      passive_hint = "high";
+      active_hint = "low";
+    }
+    PeerProcess& p =
+        start(passive_impl, "passive", {.extra = {"--passive"}, .id_hint = passive_hint});
     p.self_id();
-    PeerProcess& a = start(active_impl, "active");
+    PeerProcess& a = start(active_impl, "active", {.id_hint = active_hint});
+    if (is_torrent(GetParam().medium)) expect_id_order(p, a, "high");
     await_join(p, a);
     send_and_check(p, a, {{"action", "hello"}, {"kind", "text"}, {"data", "from passive"}});
     send_and_check(a, p, {{"action", "hello"}, {"kind", "text"}, {"data", "from active"}});
@@ -326,6 +436,7 @@ protected:
   std::filesystem::path dir_;
   std::unique_ptr<LocalMosquitto> broker_;
   std::unique_ptr<LocalPosthornRelay> relay_;
+  std::unique_ptr<LocalBittorrentTracker> tracker_;
   std::string app_;
   std::string room_;
   PeerPaths paths_;

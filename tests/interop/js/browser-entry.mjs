@@ -3,7 +3,10 @@
 // events leave the page through the function it exposes as window.__posthornEmit.
 import { joinRoom as joinMqtt, selfId } from '@trystero-p2p/mqtt';
 import { joinRoom as joinNostr } from '@trystero-p2p/nostr';
+import { joinRoom as joinTorrent } from '@trystero-p2p/torrent';
 import { startPeer } from './peer-core.mjs';
+
+const joinRooms = { mqtt: joinMqtt, nostr: joinNostr, torrent: joinTorrent };
 
 let peer = null;
 
@@ -12,7 +15,7 @@ const emitLine = (obj) => window.__posthornEmit(JSON.stringify(obj));
 window.posthornPeer = {
   start: (opts) => {
     peer = startPeer({
-      joinRoom: opts.strategy === 'nostr' ? joinNostr : joinMqtt,
+      joinRoom: joinRooms[opts.strategy],
       selfId,
       RTCPeerConnection: window.RTCPeerConnection,
       opts,

@@ -1,7 +1,8 @@
 // Bundles a Chromium page script with esbuild into dist/. `pageBundle` serves every page of the
 // harness; the exports below are the Trystero page (browser-entry.mjs + peer-core.mjs + Trystero
-// + mqtt → dist/browser-peer.js), which `node build.mjs` builds. Safe to run concurrently: a
-// bundle is written to a temporary file and renamed into place.
+// with its mqtt, nostr and torrent strategies → dist/browser-peer.js), which `node build.mjs`
+// builds. Safe to run concurrently: a bundle is written to a temporary file and renamed into
+// place.
 import { build } from 'esbuild';
 import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

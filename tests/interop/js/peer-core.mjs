@@ -5,6 +5,7 @@
 
 export const MAX_PRINTED_BINARY = 64 * 1024; // larger binary payloads print "data":null
 export const PROGRESS_INTERVAL_MS = 25;
+const SLOW_GATHERING_MS = 1000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -148,24 +149,24 @@ export const describeFrame = (data) => {
 
 // sniff: log every incoming data-channel message (describeFrame) and the channel's lifecycle.
 export const makePeekingPeerConnection = (Base, onActionType, log = () => {}, sniff = false) => {
-  const peek = (e) => {
+  const peek = (e, n) => {
     try {
-      if (sniff) log(`sniff in: ${describeFrame(e?.data)}`);
+      if (sniff) log(`sniff pc#${n} in: ${describeFrame(e?.data)}`);
       const type = actionTypeOfFrame(e?.data);
       if (type && !type.startsWith('@_')) onActionType(type);
     } catch {
       // never let the harness break Trystero's own handler
     }
   };
-  const instrument = (channel) => {
+  const instrument = (channel, n) => {
     if (sniff) {
       for (const ev of ['open', 'close', 'error', 'bufferedamountlow'])
         channel.addEventListener?.(ev, (e) =>
-          log(`sniff channel ${channel.label} ${ev}${e?.error ? ` ${e.error}` : ''} buffered=${channel.bufferedAmount}`));
+          log(`sniff pc#${n} channel ${channel.label} ${ev}${e?.error ? ` ${e.error}` : ''} buffered=${channel.bufferedAmount}`));
     }
     hookHandlerProp(channel, 'onmessage', (h) =>
       function (e) {
-        peek(e);
+        peek(e, n);
         return h.call(this, e);
       });
   };
@@ -187,11 +188,19 @@ export const makePeekingPeerConnection = (Base, onActionType, log = () => {}, sn
         }
         if (answered || /failed|closed|disconnected/.test(state())) log(state());
       };
+      // Non-trickle strategies (torrent) send an SDP only once gathering completes: a slow
+      // gathering (e.g. STUN servers that cannot be resolved or reached) delays every offer and
+      // answer, so it is worth a line.
+      const created = Date.now();
+      this.addEventListener('icegatheringstatechange', () => {
+        const ms = Date.now() - created;
+        if (this.iceGatheringState === 'complete' && ms >= SLOW_GATHERING_MS) log(`pc#${n} ICE gathering took ${ms} ms`);
+      });
       this.addEventListener('iceconnectionstatechange', report);
       this.addEventListener('connectionstatechange', report);
       hookHandlerProp(this, 'ondatachannel', (h) =>
         function (e) {
-          if (e?.channel) instrument(e.channel);
+          if (e?.channel) instrument(e.channel, n);
           return h.call(this, e);
         });
     }
@@ -201,7 +210,7 @@ export const makePeekingPeerConnection = (Base, onActionType, log = () => {}, sn
     }
     createDataChannel(...args) {
       const channel = super.createDataChannel(...args);
-      instrument(channel);
+      instrument(channel, this.n);
       return channel;
     }
   };
@@ -209,7 +218,7 @@ export const makePeekingPeerConnection = (Base, onActionType, log = () => {}, sn
 
 // Parses the shared command line. Unknown flags are errors; --bind is accepted and ignored.
 export const parseArgs = (argv) => {
-  const o = { relays: [], serve: {}, actions: [], stun: [], passive: false, progress: false, runtime: 'node', mdns: true, turn: [], sniff: false };
+  const o = { relays: [], serve: {}, actions: [], stun: [], passive: false, progress: false, runtime: 'node', mdns: true, turn: [], sniff: false, noDefaultStun: false };
   const need = (i, flag) => {
     if (i + 1 >= argv.length) throw new Error(`${flag} needs a value`);
     return argv[i + 1];
@@ -250,8 +259,8 @@ export const parseArgs = (argv) => {
   }
   if (!o.app) throw new Error('--app is required');
   if (!o.room) throw new Error('--room is required');
-  if (o.strategy !== 'mqtt' && o.strategy !== 'nostr')
-    throw new Error(`--strategy ${o.strategy ?? '(missing)'}: mqtt or nostr`);
+  if (!['mqtt', 'nostr', 'torrent'].includes(o.strategy))
+    throw new Error(`--strategy ${o.strategy ?? '(missing)'}: mqtt, nostr or torrent`);
   if (!o.relays.length) throw new Error('at least one --relay is required');
   if (o.runtime !== 'node' && o.runtime !== 'chromium') throw new Error(`unknown runtime ${o.runtime}`);
   if (o.relayOnly && !o.turn.length) throw new Error('--relay-only needs a --turn server');
@@ -353,9 +362,10 @@ export const startPeer = ({ joinRoom, selfId, RTCPeerConnection: BasePC, opts, e
     ...(opts.password !== undefined ? { password: opts.password } : {}),
     ...(opts.passive ? { passive: true } : {}),
     ...(opts.turn.length ? { turnConfig: opts.turn } : {}),
-    // --stun replaces Trystero's default STUN list (public servers, unreachable offline).
+    // --stun replaces Trystero's default STUN list (public servers, unreachable offline);
+    // noDefaultStun (POSTHORN_INTEROP_NO_DEFAULT_STUN=1) drops it without a replacement.
     // rtcConfig.iceServers would replace turnConfig too, so the TURN entries go in again.
-    ...(opts.stun.length || opts.relayOnly
+    ...(opts.stun.length || opts.relayOnly || opts.noDefaultStun
       ? {
           rtcConfig: {
             iceServers: [...opts.stun.map((s) => ({ urls: `stun:${s}` })), ...opts.turn],

@@ -2,7 +2,7 @@
 // A Trystero 0.25.4 peer with the command line and JSON-lines contract of `posthorn peer`
 // (docs/interop.md). One JSON event per line on stdout, one JSON command per line on stdin.
 //
-//   node trystero-peer.mjs --app A --room R [--password P] --strategy mqtt|nostr --relay URL...
+//   node trystero-peer.mjs --app A --room R [--password P] --strategy mqtt|nostr|torrent --relay URL...
 //        [--passive] [--progress] [--serve ACTION=echo|error]... [--runtime node|chromium]
 //        [--no-mdns] [--bind IP] [--turn URL --turn-user U --turn-pass P]
 //
@@ -28,6 +28,12 @@ try {
   // The test harness passes the same flags to every implementation, so the sniffer is also
   // switched on from the environment (docs/interop.md).
   if (process.env.POSTHORN_INTEROP_SNIFF === '1') opts.sniff = true;
+  // Test-only: POSTHORN_INTEROP_NO_DEFAULT_STUN=1 leaves out Trystero's default STUN servers
+  // (public Google/Cloudflare hosts) when no --stun replaces them. With a non-trickle strategy
+  // (torrent) every SDP waits for ICE gathering, which waits for those servers: offline their
+  // name lookups fail, and a peer's burst of them (20 pooled connections × 4 servers) can stall
+  // on the resolver for seconds (docs/interop.md). posthorn has no default STUN servers.
+  if (process.env.POSTHORN_INTEROP_NO_DEFAULT_STUN === '1') opts.noDefaultStun = true;
 } catch (err) {
   writeEvent({ event: 'error', error: err.message });
   process.exit(2);
@@ -60,11 +66,22 @@ const idHintScript = (v) => {
 
 const runNode = async () => {
   if (idHintValue !== undefined) idHintScript(idHintValue);
-  // Trystero's Nostr strategy opens its relay sockets with the global WebSocket, which Node 20
-  // lacks (Node 22 has it): the ws package stands in.
-  if (opts.strategy === 'nostr' && !globalThis.WebSocket) globalThis.WebSocket = (await import('ws')).WebSocket;
+  // Trystero's Nostr and torrent strategies open their relay/tracker sockets with the global
+  // WebSocket (core's makeSocket), which Node 20 lacks (Node 22 has it): the ws package stands in.
+  // Unlike a browser's, a ws socket throws its 'error' event (e.g. ECONNREFUSED) when nobody
+  // listens for it, and Trystero only sets onclose/onmessage/onopen: the no-op listener keeps
+  // a refused connection what it is in a browser, a close that Trystero retries.
+  if (opts.strategy !== 'mqtt' && !globalThis.WebSocket) {
+    const { WebSocket } = await import('ws');
+    globalThis.WebSocket = class extends WebSocket {
+      constructor(...args) {
+        super(...args);
+        this.on('error', () => {});
+      }
+    };
+  }
   const [{ joinRoom, selfId }, { RTCPeerConnection }] = await Promise.all([
-    import(opts.strategy === 'nostr' ? '@trystero-p2p/nostr' : '@trystero-p2p/mqtt'),
+    import(`@trystero-p2p/${opts.strategy}`),
     import('node-datachannel/polyfill'),
   ]);
   const peer = startPeer({
