@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Installs what posthorn needs to build and test on Debian 12, only where missing. Idempotent.
-#   scripts/setup.sh            build + test dependencies
+#   scripts/setup.sh            build + test dependencies, and the browser demo page (web/dist)
 #   scripts/setup.sh --build    build dependencies only
+#   scripts/setup.sh --web      build dependencies, and what `posthorn demo --browser` needs:
+#                               Chromium, Node.js and the page (web/dist)
 set -euo pipefail
+
+mode="${1:-}"
+case "$mode" in
+  "" | --build | --web) ;;
+  *) echo "usage: scripts/setup.sh [--build | --web]" >&2; exit 2 ;;
+esac
 
 build_pkgs=(build-essential cmake ninja-build ccache pkg-config libssl-dev libusrsctp-dev
             libsrtp2-dev libboost1.81-dev libsecp256k1-dev nlohmann-json3-dev libcli11-dev
@@ -10,12 +18,17 @@ build_pkgs=(build-essential cmake ninja-build ccache pkg-config libssl-dev libus
 test_pkgs=(clang libclang-rt-14-dev iproute2 nftables mosquitto coturn chromium)
 # Node.js may come from elsewhere (e.g. NodeSource's nodejs, which bundles npm and conflicts with
 # Debian's npm package): install Debian's only when the commands are missing.
-if [[ "${1:-}" != "--build" ]] && ! { command -v node && command -v npm; } >/dev/null; then
-  test_pkgs+=(nodejs npm)
+node_pkgs=()
+if ! { command -v node && command -v npm; } >/dev/null; then
+  node_pkgs=(nodejs npm)
 fi
 
 want=("${build_pkgs[@]}")
-[[ "${1:-}" == "--build" ]] || want+=("${test_pkgs[@]}")
+case "$mode" in
+  --build) ;;
+  --web) want+=(chromium "${node_pkgs[@]}") ;;
+  *) want+=("${test_pkgs[@]}" "${node_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
@@ -33,6 +46,10 @@ else
 fi
 
 # The interop tests' npm packages (Trystero, node-datachannel, playwright-core, …).
-if [[ "${1:-}" != "--build" ]]; then
+if [[ -z "$mode" ]]; then
   bash "$(dirname "$0")/setup-node.sh"
+fi
+# The browser demo page: its npm packages and web/dist.
+if [[ "$mode" != "--build" ]]; then
+  bash "$(dirname "$0")/setup-web.sh"
 fi

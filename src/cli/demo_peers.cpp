@@ -12,25 +12,28 @@ using namespace std::chrono;
 DemoPeers::DemoPeers(const std::vector<std::string>& names, const std::vector<std::string>& flags,
                      const std::string& log_dir) {
   for (const auto& name : names) {
-    // The shell only redirects stderr to the peer's log and then becomes the peer (exec).
-    std::string command = "exec";
-    for (const auto& arg : [&] {
-           std::vector<std::string> argv{tools::self_executable(), "peer"};
-           argv.insert(argv.end(), flags.begin(), flags.end());
-           return argv;
-         }()) {
-      std::string quoted = "'";
-      for (char c : arg)
-        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-      command += " " + quoted + "'";
-    }
-    command += " 2>'" + log_dir + "/" + name + ".log'";
-    peers_.push_back(
-        {name,
-         std::make_unique<tools::ChildProcess>(std::vector<std::string>{"/bin/sh", "-c", command}),
-         {},
-         {}});
+    std::vector<std::string> argv{tools::self_executable(), "peer"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    add(name, argv, log_dir);
   }
+}
+
+void DemoPeers::add(const std::string& name, const std::vector<std::string>& argv,
+                    const std::string& log_dir) {
+  // The shell only redirects stderr to the peer's log and then becomes the peer (exec).
+  std::string command = "exec";
+  for (const auto& arg : argv) {
+    std::string quoted = "'";
+    for (char c : arg)
+      quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    command += " " + quoted + "'";
+  }
+  command += " 2>'" + log_dir + "/" + name + ".log'";
+  peers_.push_back(
+      {name,
+       std::make_unique<tools::ChildProcess>(std::vector<std::string>{"/bin/sh", "-c", command}),
+       {},
+       {}});
 }
 
 std::size_t DemoPeers::index_of(const std::string& self_id) const {

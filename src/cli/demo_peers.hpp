@@ -1,6 +1,7 @@
 #pragma once
-// The peers of `posthorn demo`: `posthorn peer` child processes (docs/cli-peer.md), read
-// together through poll(2) so that one waiting on one peer never stalls another's output.
+// The peers of `posthorn demo`: `posthorn peer` child processes (docs/cli-peer.md), and with
+// --browser a web/browser-peer.mjs one speaking the same contract, read together through poll(2)
+// so that one waiting on one peer never stalls another's output.
 
 #include "tools/child_process.hpp"
 
@@ -31,6 +32,11 @@ public:
   /// Starts one `posthorn peer` per name with the shared `flags`; stderr goes to `log_dir`.
   DemoPeers(const std::vector<std::string>& names, const std::vector<std::string>& flags,
             const std::string& log_dir);
+
+  /// Starts one more peer: any program speaking the same contract (`argv[0]` is looked up on
+  /// PATH), e.g. web/browser-peer.mjs; stderr goes to `log_dir`/`name`.log.
+  void add(const std::string& name, const std::vector<std::string>& argv,
+           const std::string& log_dir);
 
   DemoPeer& operator[](std::size_t i) { return peers_[i]; }
   [[nodiscard]] std::size_t size() const { return peers_.size(); }

@@ -1,6 +1,7 @@
 // `posthorn relay`: the self-hosted signaling relay (ws-relay, the Nostr subset and the
 // WebTorrent tracker protocol Trystero needs, docs/relay.md) on one port. Prints one JSON line
-// when listening ({"event":"listening","url":…}) and one with the statistics on SIGUSR1 and at
+// when listening ({"event":"listening","url":…}, plus "web", the page's address, when --web DIR
+// serves DIR's files over HTTP on the same port) and one with the statistics on SIGUSR1 and at
 // exit; SIGINT/SIGTERM close every connection and exit 0.
 #include "cli/commands.hpp"
 #include "core/log.hpp"
@@ -44,7 +45,8 @@ nlohmann::json stats_json(const relay::ServerStats& s) {
           {"tracker_expired", s.tracker.expired},
           {"accepted", s.accepted},
           {"rejected", s.rejected},
-          {"dropped_out", s.dropped_out}};
+          {"dropped_out", s.dropped_out},
+          {"http_requests", s.http_requests}};
 }
 
 void print_line(const nlohmann::json& j) {
@@ -70,6 +72,11 @@ int run_relay(int argc, char** argv) {
                  "seconds between announces asked of WebTorrent tracker clients")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400}))
       ->capture_default_str();
+  std::string web_root;
+  app.add_option("--web", web_root,
+                 "also serve this directory's files over HTTP on the same port (the browser demo "
+                 "page: web/dist)")
+      ->check(CLI::ExistingDirectory);
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "log on stderr: trace|debug|info|warn");
   try {
@@ -95,7 +102,16 @@ int run_relay(int argc, char** argv) {
                  static_cast<unsigned>(o.port), e.what());
     return 1;
   }
-  print_line({{"event", "listening"}, {"url", server->url()}, {"port", server->port()}});
+  try {
+    if (!web_root.empty()) server->serve_files(web_root);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "posthorn relay: --web: %s\n", e.what());
+    return 2;
+  }
+  nlohmann::json listening{
+      {"event", "listening"}, {"url", server->url()}, {"port", server->port()}};
+  if (!web_root.empty()) listening["web"] = "http" + server->url().substr(2) + "/";
+  print_line(listening);
 
   boost::asio::signal_set stats_signal(io, SIGUSR1);
   boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);

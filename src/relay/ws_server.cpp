@@ -4,6 +4,7 @@
 #include "core/log.hpp"
 #include "core/rng.hpp"
 #include "relay/message_route.hpp"
+#include "relay/static_files.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,10 +13,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 
 namespace posthorn::relay {
@@ -23,10 +26,40 @@ namespace posthorn::relay {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
+namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+// A request line and headers larger than this are refused; the page's requests are far smaller.
+constexpr std::uint32_t kHttpHeaderLimit = 8 * 1024;
+// How long a connection may take to send its next HTTP request (keep-alive idle included).
+constexpr auto kHttpIdle = std::chrono::seconds(30);
+using Request = http::request<http::empty_body>;
+
+/// A static-files answer (relay/static_files) as Beast's response to `req`.
+http::response<http::string_body> to_http(StaticResponse r, const Request& req) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
+  res.set(http::field::server, "posthorn-relay");
+  res.set(http::field::content_type, r.content_type);
+  res.set(http::field::cache_control, "no-cache");
+  res.set("X-Content-Type-Options", "nosniff");
+  if (!r.location.empty()) res.set(http::field::location, r.location);
+  if (r.status == 405) res.set(http::field::allow, "GET, HEAD");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(r.body);
+  res.content_length(r.content_length); // HEAD: the length GET would get, with no body
+  return res;
+}
+
+StaticResponse websocket_only() {
+  StaticResponse r{.status = 426,
+                   .content_type = "text/plain; charset=utf-8",
+                   .body =
+                       "posthorn relay: WebSocket only (start it with --web DIR to serve files)\n"};
+  r.content_length = r.body.size();
+  return r;
+}
 } // namespace
 
 /// One client: its stream, and the texts waiting to be written to it.
@@ -54,6 +87,9 @@ struct WsServer::State : std::enable_shared_from_this<State> {
   NostrHub nostr;
   TrackerHub tracker;
   std::unordered_map<ClientId, std::shared_ptr<Client>> clients;
+  std::optional<StaticFiles> web; // serve_files(), --web
+  // Connections still in their HTTP phase (static files, or before the upgrade), closed by stop().
+  std::unordered_map<ClientId, std::shared_ptr<Client>> http_phase;
   ClientId next_id = 1;
   ServerStats counters;
   std::uint16_t port = 0; // bound, kept for after stop()
@@ -70,7 +106,7 @@ struct WsServer::State : std::enable_shared_from_this<State> {
         co_await pause.async_wait(kNoThrow);
         continue;
       }
-      if (self->clients.size() >= self->options.max_clients) {
+      if (self->clients.size() + self->http_phase.size() >= self->options.max_clients) {
         ++self->counters.rejected;
         continue; // the socket closes as it goes out of scope
       }
@@ -80,14 +116,63 @@ struct WsServer::State : std::enable_shared_from_this<State> {
     }
   }
 
+  /// Answers plain HTTP requests (static files with --web) until one asks for a WebSocket
+  /// upgrade, which it returns; nullopt when the connection ended first.
+  static asio::awaitable<std::optional<Request>> read_upgrade(std::shared_ptr<State> self,
+                                                              std::shared_ptr<Client> client) {
+    if (self->stopped) co_return std::nullopt;
+    auto& stream = client->ws.next_layer();
+    self->http_phase.emplace(client->id, client);
+    beast::flat_buffer buffer;
+    std::optional<Request> upgrade;
+    for (bool answered = false;; answered = true) {
+      http::request_parser<http::empty_body> parser; // a request with a body is refused
+      parser.header_limit(kHttpHeaderLimit);
+      stream.expires_after(kHttpIdle);
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+      if (ec || self->stopped) {
+        // Nothing readable came (garbage, a time-out): a failed WebSocket upgrade, as before --web.
+        if (!answered && ec != http::error::end_of_stream) ++self->counters.rejected;
+        break;
+      }
+      Request req = parser.release();
+      if (websocket::is_upgrade(req)) {
+        stream.expires_never(); // the WebSocket stream's own timeouts take over
+        upgrade = std::move(req);
+        break;
+      }
+      if (!self->web) {
+        // Without --web only upgrades are served: a failed upgrade, as Beast would answer it.
+        ++self->counters.rejected;
+        auto res = to_http(websocket_only(), req);
+        res.set(http::field::upgrade, "websocket");
+        res.keep_alive(false);
+        auto [write_ec, written] = co_await http::async_write(stream, res, kNoThrow);
+        stream.socket().shutdown(tcp::socket::shutdown_send, write_ec);
+        break;
+      }
+      ++self->counters.http_requests;
+      auto res = to_http(self->web->respond(req.method_string(), req.target()), req);
+      auto [write_ec, written] = co_await http::async_write(stream, res, kNoThrow);
+      if (write_ec || !res.keep_alive() || self->stopped) {
+        stream.socket().shutdown(tcp::socket::shutdown_send, write_ec);
+        break;
+      }
+    }
+    self->http_phase.erase(client->id);
+    co_return upgrade;
+  }
+
   static asio::awaitable<void> serve(std::shared_ptr<State> self, std::shared_ptr<Client> client) {
     auto& ws = client->ws;
+    const auto upgrade = co_await read_upgrade(self, client);
+    if (!upgrade) co_return;
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws.read_message_max(std::max({self->options.limits.max_message_bytes,
                                   self->options.nostr_limits.max_message_bytes,
                                   self->options.tracker_limits.max_message_bytes}));
     ws.text(true);
-    auto [accept_ec] = co_await ws.async_accept(kNoThrow);
+    auto [accept_ec] = co_await ws.async_accept(*upgrade, kNoThrow);
     if (accept_ec || self->stopped) {
       ++self->counters.rejected;
       co_return;
@@ -180,6 +265,8 @@ struct WsServer::State : std::enable_shared_from_this<State> {
     stopped = true;
     beast::error_code ignored;
     acceptor.close(ignored);
+    for (auto& [id, client] : http_phase)
+      client->ws.next_layer().close();
     for (auto& [id, client] : clients)
       close_client(*client, websocket::close_code::going_away);
   }
@@ -209,6 +296,10 @@ std::string WsServer::url() const {
   const auto& host = state_->options.bind_address;
   const bool v6 = host.find(':') != std::string::npos;
   return "ws://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port());
+}
+
+void WsServer::serve_files(const std::string& dir) {
+  state_->web.emplace(dir);
 }
 
 ServerStats WsServer::stats() const {

@@ -5,6 +5,9 @@
 // WebTorrent tracker protocol (TrackerHub), other objects are ws-relay (PubSubHub). One thread,
 // one io_context; Beast stays inside ws_server.cpp.
 //
+// A connection's HTTP requests that are not WebSocket upgrades get static files after
+// serve_files() (keep-alive; 426 otherwise); an upgrade request then goes to the hubs.
+//
 // Per client: frames over the hub's max_message_bytes are refused by the WebSocket layer (close
 // 1009); at most max_queued_bytes wait to be written to a slow client, beyond which messages to
 // it are dropped (and counted); an idle connection is pinged and dropped when it does not answer
@@ -38,8 +41,9 @@ struct ServerStats {
   NostrStats nostr;
   TrackerStats tracker;
   std::uint64_t accepted = 0;
-  std::uint64_t rejected = 0;    ///< over max_clients, or a failed WebSocket upgrade
-  std::uint64_t dropped_out = 0; ///< messages not sent to a client whose queue was full
+  std::uint64_t rejected = 0;      ///< over max_clients, or a failed WebSocket upgrade
+  std::uint64_t dropped_out = 0;   ///< messages not sent to a client whose queue was full
+  std::uint64_t http_requests = 0; ///< plain HTTP requests answered (static files, --web)
 };
 
 class WsServer {
@@ -54,6 +58,10 @@ public:
   /// "ws://127.0.0.1:PORT"
   [[nodiscard]] std::string url() const;
   [[nodiscard]] ServerStats stats() const;
+  /// Also serves the files of `dir` over plain HTTP GET/HEAD on this port (relay/static_files:
+  /// `posthorn relay --web`). Throws std::invalid_argument when `dir` is not a directory. Call it
+  /// before the executor runs, or on its thread.
+  void serve_files(const std::string& dir);
   /// Stops accepting and closes every connection (closing handshake, going away).
   void stop();
 
