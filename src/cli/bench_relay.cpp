@@ -46,7 +46,7 @@ struct RelayBenchOptions {
   std::size_t clients = 50'000;
   std::size_t throughput_clients = 1000;
   std::size_t swarm_size = 10;
-  std::size_t window = 4;
+  std::size_t window = 8;
   std::size_t offer_bytes = 600;
   double seconds = 5;
   double warmup = 1;
@@ -134,6 +134,8 @@ private:
         r.first_error.empty() ? "" : "; first error: ", r.first_error.c_str());
     // The server goes first: clients closing under it would only make it log write errors.
     running.reset();
+    load.close_all();
+    settle();
   }
 
   void throughput(TrackerServerKind kind, const std::string& p, bool answers, json& j) {
@@ -201,7 +203,13 @@ private:
         100.0 * r.load_cpu_s / t);
     if (!r.first_failure.empty()) log("  first failure: %s", r.first_failure.c_str());
     running.reset();
+    load.close_all();
+    settle();
   }
+
+  /// After a workload the kernel still tears down its sockets (tens of thousands after `held`)
+  /// on both CPUs; the next workload starts once that is done, not during it.
+  static void settle() { std::this_thread::sleep_for(seconds(1)); }
 
   const RelayBenchOptions& o_;
   int server_cpu_;

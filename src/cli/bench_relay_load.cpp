@@ -32,7 +32,7 @@ constexpr std::uint32_t kFirstSource = (127u << 24) | (1u << 16) | 1u; // 127.1.
 /// Enough for the upgrade response and a reply; grows when a frame needs more.
 constexpr std::size_t kHoldReadBuffer = 1024;
 /// A read takes whatever arrived for one connection since its last wake-up.
-constexpr std::size_t kLoadReadBuffer = 32 * 1024;
+constexpr std::size_t kLoadReadBuffer = std::size_t{32} * 1024;
 
 std::string fixed_id(std::string_view prefix, std::size_t n) {
   char digits[32];

@@ -56,7 +56,7 @@ struct LoadCounts {
 struct ThroughputPlan {
   std::size_t clients = 1000;
   std::size_t swarm_size = 10;
-  std::size_t window = 4;        ///< announces in flight per client
+  std::size_t window = 8;        ///< announces in flight per client
   std::size_t offer_bytes = 600; ///< the SDP of the announce's one offer (and of the answer)
   /// Each announce is followed by an answer to the next member of the sender's swarm
   /// (to_peer_id), so that half of what clients send is answers.
