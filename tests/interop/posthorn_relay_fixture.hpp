@@ -37,6 +37,17 @@ public:
   /// ws://127.0.0.1:PORT: ws-relay, Nostr and the WebTorrent tracker on one port.
   [[nodiscard]] const std::string& ws_url() const noexcept { return url_; }
 
+  /// The relay's statistics line (`posthorn relay` prints one on SIGUSR1), or an empty object.
+  nlohmann::json stats() {
+    ::kill(process_.pid(), SIGUSR1);
+    for (;;) {
+      const auto line = process_.read_line(std::chrono::seconds(5));
+      if (!line) return nlohmann::json::object();
+      auto event = nlohmann::json::parse(*line, nullptr, false);
+      if (event.is_object() && event.value("event", "") == "stats") return event;
+    }
+  }
+
 private:
   static std::vector<std::string> command(const std::string& binary,
                                           const std::vector<std::string>& extra) {

@@ -263,6 +263,9 @@ protected:
     // "low" or "high": a Trystero peer then gets an id starting with '0' or 'z', which decides
     // who offers and who initiates the handshake (docs/interop.md). Ignored by posthorn.
     std::optional<std::string> id_hint;
+    // The medium, when not the test's own (the mixed-protocol cell: one relay, three media).
+    std::optional<std::string> strategy;
+    std::optional<std::string> relay;
   };
 
   // The relay URL an implementation is pointed at. All speak their medium over WebSocket (the
@@ -287,8 +290,10 @@ protected:
     return {};
   }
   PeerProcess& start(PeerImpl impl, const std::string& name, const PeerOptions& o = {}) {
-    std::vector<std::string> flags = {"--app",      app_,       "--room",  o.room.value_or(room_),
-                                      "--strategy", strategy(), "--relay", relay_for(impl)};
+    const std::string medium = o.strategy.value_or(strategy());
+    std::vector<std::string> flags = {
+        "--app",      app_,   "--room",  o.room.value_or(room_),
+        "--strategy", medium, "--relay", o.relay.value_or(relay_for(impl))};
     if (o.password) {
       flags.push_back("--password");
       flags.push_back(*o.password);
@@ -300,7 +305,7 @@ protected:
     // Trystero's default public STUN servers, whose name lookups fail offline and, made in a
     // burst for a whole offer pool, can stall for seconds (docs/interop.md). Loopback needs no
     // STUN; posthorn has no default servers and ignores the variable.
-    if (is_torrent(GetParam().medium)) env.push_back("POSTHORN_INTEROP_NO_DEFAULT_STUN=1");
+    if (medium == "torrent") env.push_back("POSTHORN_INTEROP_NO_DEFAULT_STUN=1");
     peers_.push_back(std::make_unique<PeerProcess>(impl, name, flags, dir_, paths_, env));
     return *peers_.back();
   }
@@ -784,7 +789,58 @@ TEST_P(TrysteroRoomDataPath, MalformedCommandsAreErrorEvents) {
   }
 }
 
+// One `posthorn relay`, all three of its protocols at once: a Nostr room (Trystero in Chromium
+// with posthorn), a torrent room (Trystero in Node with posthorn) and a ws-relay room (two
+// posthorn peers; Trystero publishes no ws-relay package, spec §0). All six peers use the same app
+// id and room name, so the Nostr topics and the torrent info_hash derive from the same words: the
+// relay must route every message by its shape to its own protocol, and each peer meets only its
+// partner. The relay's statistics (SIGUSR1) show traffic on all three sides and no refusals.
+class MixedRelay : public TrysteroRoom {};
+
+TEST_P(MixedRelay, NostrTorrentAndWsRelayRoomsShareOneRelayAndStayApart) {
+  using enum PeerImpl;
+  auto on = [&](const char* medium) {
+    return PeerOptions{.strategy = medium, .relay = relay_->ws_url()};
+  };
+  PeerProcess& nostr_browser = start(TrysteroChromium, "nostr-browser", on("nostr"));
+  PeerProcess& nostr_native = start(Posthorn, "nostr-native", on("nostr"));
+  PeerProcess& torrent_node = start(TrysteroNode, "torrent-node", on("torrent"));
+  PeerProcess& torrent_native = start(Posthorn, "torrent-native", on("torrent"));
+  PeerProcess& wsrelay_one = start(Posthorn, "wsrelay-one", on("wsrelay"));
+  PeerProcess& wsrelay_two = start(Posthorn, "wsrelay-two", on("wsrelay"));
+  const std::vector<std::pair<PeerProcess*, PeerProcess*>> pairs = {
+      {&nostr_browser, &nostr_native},
+      {&torrent_node, &torrent_native},
+      {&wsrelay_one, &wsrelay_two}};
+  for (auto [a, b] : pairs)
+    await_join(*a, *b);
+  for (auto [a, b] : pairs) {
+    send_and_check(*a, *b, {{"action", "hello"}, {"kind", "text"}, {"data", "to " + b->name()}});
+    send_and_check(*b, *a, {{"action", "hello"}, {"kind", "text"}, {"data", "to " + a->name()}});
+  }
+  for (const auto& peer : peers_) {
+    std::vector<std::string> joined;
+    for (const auto& e : peer->history())
+      if (field(e, "event") == "join") joined.push_back(field(e, "peer"));
+    EXPECT_EQ(joined.size(), 1u) << peer->name() << " met peers of another medium";
+  }
+  const json stats = relay_->stats();
+  RecordProperty("relay_stats", stats.dump());
+  EXPECT_GT(stats.value("nostr_events_in", 0), 0) << stats.dump();
+  EXPECT_GE(stats.value("tracker_answers_routed", 0), 1) << stats.dump();
+  EXPECT_GT(stats.value("messages_in", 0), 0) << stats.dump(); // ws-relay publishes
+  EXPECT_EQ(stats.value("nostr_refused", -1), 0) << stats.dump();
+  EXPECT_EQ(stats.value("tracker_refused", -1), 0) << stats.dump();
+  EXPECT_EQ(stats.value("refused", -1), 0) << stats.dump();
+}
+
 INSTANTIATE_TEST_SUITE_P(Interop, TrysteroRoom, ::testing::ValuesIn(interop_pairs()), pair_name);
+// The relay is started as for TorrentOverPosthornRelay (a 10 s tracker interval); the pair itself
+// is not used, the test names its six peers.
+INSTANTIATE_TEST_SUITE_P(Interop, MixedRelay,
+                         ::testing::Values(ImplPair{PeerImpl::TrysteroChromium, PeerImpl::Posthorn,
+                                                    Medium::TorrentOverPosthornRelay}),
+                         [](const auto&) { return std::string("OnePosthornRelay"); });
 INSTANTIATE_TEST_SUITE_P(Interop, TrysteroRoomDataPath, ::testing::ValuesIn(mqtt_pairs()),
                          pair_name);
 
