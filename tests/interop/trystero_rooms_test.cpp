@@ -106,10 +106,16 @@ constexpr std::array<PairOfImpls, 3> kTorrentOverPosthornRelayPairs = {{
 std::vector<ImplPair> interop_pairs() {
   using enum PeerImpl;
   // Over MQTT: posthorn against each Trystero runtime (Node, and Chromium with its default mDNS
-  // host candidates) in both join orders, plus the Trystero-only pairs that vouch for the harness.
-  std::vector<ImplPair> pairs = {{TrysteroNode, TrysteroNode}, {TrysteroNode, TrysteroChromium},
-                                 {Posthorn, TrysteroNode},     {TrysteroNode, Posthorn},
-                                 {Posthorn, TrysteroChromium}, {TrysteroChromium, Posthorn}};
+  // host candidates) in both join orders, plus Trystero in Node with Trystero in Chromium, which
+  // vouches for the harness. Trystero in Node against itself is on demand (harness cells): in the
+  // CI runs of 2026-12-06 its offering PeerConnection closed ~1 s after it started in 2 of 3
+  // attempts of a cell (a node-datachannel/Trystero race; posthorn is not in those cells at all).
+  std::vector<ImplPair> pairs = {{TrysteroNode, TrysteroChromium},
+                                 {Posthorn, TrysteroNode},
+                                 {TrysteroNode, Posthorn},
+                                 {Posthorn, TrysteroChromium},
+                                 {TrysteroChromium, Posthorn}};
+  if (harness_cells_wanted()) pairs.insert(pairs.begin(), {TrysteroNode, TrysteroNode});
   // Over Nostr through `posthorn relay`: posthorn against each Trystero runtime, both orders.
   // Trystero Node against itself is left out: in the CI run of 2026-12-06 its cells failed 2 of 3
   // attempts twice (the lower id's offering PeerConnection closes ~0.1 s after it starts, before
