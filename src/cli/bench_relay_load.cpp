@@ -1,6 +1,7 @@
 #include "cli/bench_relay_load.hpp"
 
 #include "cli/bench_relay_ws.hpp"
+#include "net/ws_frame.hpp"
 #include "signal/tracker_codec.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -103,8 +104,9 @@ struct Conn {
   std::uint32_t to_send = 0; ///< load announces owed, sent after the current read is parsed
   std::vector<char> in;
   std::size_t in_used = 0;
-  std::string fragments; ///< a fragmented message being reassembled (servers here never do)
-  std::string out;       ///< bytes the kernel has not taken yet
+  /// The server's frames (unmasked, §5.1); it reassembles fragments and carries unfinished ones.
+  net::ws::MessageReader reader{{.max_message_bytes = 64u << 20, .expect_masked = false}};
+  std::string out; ///< bytes the kernel has not taken yet
 };
 
 } // namespace
@@ -229,7 +231,6 @@ struct RelayLoad::Impl {
   /// Everything whole in c.in; false when the connection is gone.
   bool parse(Conn& c) {
     std::size_t pos = 0;
-    std::size_t need = 0;
     if (c.state == Conn::State::Handshaking) {
       auto head = bench_ws::upgrade_response_length({c.in.data(), c.in_used});
       if (auto* no = std::get_if<bench_ws::NotUpgraded>(&head)) {
@@ -245,27 +246,20 @@ struct RelayLoad::Impl {
       ++result.connected;
       send_first_announce(c);
     }
-    while (c.state == Conn::State::Open) {
-      auto r = bench_ws::parse_server_frame({c.in.data() + pos, c.in_used - pos});
-      if (auto* more = std::get_if<bench_ws::NeedMore>(&r)) {
-        need = more->size;
-        break;
+    if (c.state == Conn::State::Open && c.in_used > pos) {
+      c.reader.feed(std::span<char>(c.in.data() + pos, c.in_used - pos));
+      while (c.state == Conn::State::Open) {
+        auto r = c.reader.next();
+        if (std::holds_alternative<net::ws::NeedMore>(r)) break;
+        if (auto* bad = std::get_if<net::ws::ReadFailure>(&r)) {
+          fail(c, std::string("bad frame: ") + bad->why);
+          return false;
+        }
+        on_frame(c, std::get<net::ws::Received>(r));
       }
-      if (auto* bad = std::get_if<bench_ws::FrameError>(&r)) {
-        fail(c, std::string("bad frame: ") + bad->why);
-        return false;
-      }
-      const auto& f = std::get<bench_ws::ServerFrame>(r);
-      on_frame(c, f);
-      pos += f.size;
     }
     if (c.state == Conn::State::Dead) return false;
-    if (pos > 0) {
-      std::memmove(c.in.data(), c.in.data() + pos, c.in_used - pos);
-      c.in_used -= pos;
-    }
-    if (need > c.in.size() || c.in_used == c.in.size())
-      c.in.resize(std::max(need, c.in.size() * 2));
+    c.in_used = 0; // the reader carries an unfinished frame itself
     if (c.to_send > 0) {
       const auto& frame = load_frames[c.index];
       for (; c.to_send > 0; --c.to_send)
@@ -275,27 +269,16 @@ struct RelayLoad::Impl {
     return c.state != Conn::State::Dead;
   }
 
-  void on_frame(Conn& c, const bench_ws::ServerFrame& f) {
-    using bench_ws::Opcode;
+  void on_frame(Conn& c, const net::ws::Received& f) {
+    using net::ws::Opcode;
     switch (f.opcode) {
     case Opcode::Text:
-    case Opcode::Binary:
-      if (f.fin) return on_message(c, f.payload);
-      c.fragments.assign(f.payload);
-      return;
-    case Opcode::Continuation:
-      c.fragments += f.payload;
-      if (f.fin) {
-        const std::string whole = std::move(c.fragments);
-        c.fragments.clear();
-        on_message(c, whole);
-      }
-      return;
+    case Opcode::Binary: return on_message(c, f.payload);
     case Opcode::Ping:
-      bench_ws::append_client_frame(c.out, Opcode::Pong, f.payload, mask_of(c));
+      net::ws::append_masked_frame(c.out, Opcode::Pong, f.payload, mask_of(c));
       return;
-    case Opcode::Pong: return;
     case Opcode::Close: fail(c, "the server closed the WebSocket"); return;
+    default: return;
     }
   }
 
@@ -327,7 +310,7 @@ struct RelayLoad::Impl {
                                                  .peer_id = peer_id(c.index),
                                                  .numwant = 3,
                                                  .left = 0}});
-    bench_ws::append_client_frame(c.out, bench_ws::Opcode::Text, text, mask_of(c));
+    net::ws::append_masked_frame(c.out, net::ws::Opcode::Text, text, mask_of(c));
   }
 
   void flush(Conn& c) {
@@ -441,8 +424,8 @@ ThroughputResult RelayLoad::throughput(const ThroughputPlan& plan,
     auto& frame = m.load_frames[i];
     tracker::Announce a{.info_hash = info_hash(swarm), .peer_id = peer_id(i), .numwant = 1};
     a.offers.push_back({random_text(m.rng, 20), random_text(m.rng, plan.offer_bytes)});
-    bench_ws::append_client_frame(frame, bench_ws::Opcode::Text,
-                                  tracker::encode(tracker::ClientMessage{a}), m.mask_of(*c));
+    net::ws::append_masked_frame(frame, net::ws::Opcode::Text,
+                                 tracker::encode(tracker::ClientMessage{a}), m.mask_of(*c));
     if (plan.answers) {
       // To the next member of the same swarm (the last swarm may be short).
       const std::size_t base = swarm * swarm_size;
@@ -453,8 +436,8 @@ ThroughputResult RelayLoad::throughput(const ThroughputPlan& plan,
                                        .to_peer_id = peer_id(to),
                                        .offer_id = random_text(m.rng, 20),
                                        .sdp = random_text(m.rng, plan.offer_bytes)};
-      bench_ws::append_client_frame(frame, bench_ws::Opcode::Text,
-                                    tracker::encode(tracker::ClientMessage{answer}), m.mask_of(*c));
+      net::ws::append_masked_frame(frame, net::ws::Opcode::Text,
+                                   tracker::encode(tracker::ClientMessage{answer}), m.mask_of(*c));
     }
   }
 

@@ -1,8 +1,7 @@
 #pragma once
-// The client side of WebSocket (RFC 6455) that `posthorn bench relay` needs to load a server
-// with tens of thousands of connections from one thread: the upgrade request, masked client
-// frames, and unmasked server frames. Sans-IO (bytes in, values out); the load generator
-// (bench_relay_load) owns the sockets. No extensions are offered, so no RSV bits are expected.
+// The client side of the WebSocket opening handshake (RFC 6455 §4.1) that `posthorn bench relay`
+// needs to load a server with tens of thousands of connections from one thread. Sans-IO; the
+// load generator (bench_relay_load) owns the sockets, and frames are net/ws_frame's.
 
 #include <cstddef>
 #include <cstdint>
@@ -12,15 +11,6 @@
 #include <variant>
 
 namespace posthorn::cli::bench_ws {
-
-enum class Opcode : std::uint8_t {
-  Continuation = 0x0,
-  Text = 0x1,
-  Binary = 0x2,
-  Close = 0x8,
-  Ping = 0x9,
-  Pong = 0xA,
-};
 
 /// The opening handshake's request (§4.1) for `host_port` ("127.0.0.1:8000"), path "/". The key
 /// is fixed: every connection of the benchmark may send the same one (§4.1 asks for a random
@@ -33,27 +23,5 @@ struct NotUpgraded {
   std::string status_line;
 };
 [[nodiscard]] std::variant<std::size_t, NotUpgraded> upgrade_response_length(std::string_view data);
-
-/// Appends one client frame: FIN set, the payload masked with `mask` (§5.3: every client frame is
-/// masked; any key is valid for the server, which XORs it away).
-void append_client_frame(std::string& out, Opcode opcode, std::string_view payload,
-                         std::uint32_t mask);
-
-struct ServerFrame {
-  Opcode opcode;
-  bool fin;
-  std::string_view payload; ///< points into the parsed bytes
-  std::size_t size;         ///< header and payload
-};
-/// The frame is not all there: `size` is its whole length once the header is (0 before).
-struct NeedMore {
-  std::size_t size;
-};
-struct FrameError {
-  const char* why;
-};
-/// The first frame of `data`, which a server sent (§5.1: unmasked).
-[[nodiscard]] std::variant<ServerFrame, NeedMore, FrameError>
-parse_server_frame(std::span<const char> data);
 
 } // namespace posthorn::cli::bench_ws

@@ -46,7 +46,9 @@ nlohmann::json stats_json(const relay::ServerStats& s) {
           {"accepted", s.accepted},
           {"rejected", s.rejected},
           {"dropped_out", s.dropped_out},
-          {"http_requests", s.http_requests}};
+          {"http_requests", s.http_requests},
+          {"protocol_errors", s.protocol_errors},
+          {"timed_out", s.timed_out}};
 }
 
 void print_line(const nlohmann::json& j) {

@@ -8,10 +8,14 @@
 // A connection's HTTP requests that are not WebSocket upgrades get static files after
 // serve_files() (keep-alive; 426 otherwise); an upgrade request then goes to the hubs.
 //
-// Per client: frames over the hub's max_message_bytes are refused by the WebSocket layer (close
-// 1009); at most max_queued_bytes wait to be written to a slow client, beyond which messages to
-// it are dropped (and counted); an idle connection is pinged and dropped when it does not answer
-// (Beast's suggested server timeouts).
+// Per client: a message over the hubs' largest max_message_bytes is refused from its frame header
+// (close 1009), a broken frame fails the connection with the status RFC 6455 gives it (1002,
+// 1007); at most max_queued_bytes wait to be written to a slow client, beyond which messages to
+// it are dropped (and counted); a client silent for half of idle_timeout is pinged, and one silent
+// for all of it is dropped (Beast's suggested server timeouts, 150 s and 300 s).
+//
+// Beast parses the HTTP side; the WebSocket framing after the upgrade is net/ws_frame's, so that
+// every frame waiting for a client leaves in one write (docs/relay.md).
 
 #include "relay/nostr_hub.hpp"
 #include "relay/pubsub_hub.hpp"
@@ -19,6 +23,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +39,7 @@ struct WsServerOptions {
   TrackerLimits tracker_limits;
   std::size_t max_clients = 50'000;
   std::size_t max_queued_bytes = 1u << 20;
+  std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(300);
 };
 
 struct ServerStats {
@@ -41,9 +47,11 @@ struct ServerStats {
   NostrStats nostr;
   TrackerStats tracker;
   std::uint64_t accepted = 0;
-  std::uint64_t rejected = 0;      ///< over max_clients, or a failed WebSocket upgrade
-  std::uint64_t dropped_out = 0;   ///< messages not sent to a client whose queue was full
-  std::uint64_t http_requests = 0; ///< plain HTTP requests answered (static files, --web)
+  std::uint64_t rejected = 0;        ///< over max_clients, or a failed WebSocket upgrade
+  std::uint64_t dropped_out = 0;     ///< messages not sent to a client whose queue was full
+  std::uint64_t http_requests = 0;   ///< plain HTTP requests answered (static files, --web)
+  std::uint64_t protocol_errors = 0; ///< connections failed for broken frames (RFC 6455 §7.1.7)
+  std::uint64_t timed_out = 0;       ///< connections dropped after idle_timeout of silence
 };
 
 class WsServer {

@@ -104,38 +104,5 @@ std::string decode_utf8_lossy(ByteView bytes) {
   return std::string(out.begin(), out.end());
 }
 
-bool is_valid_utf8(ByteView bytes) noexcept {
-  std::size_t i = 0;
-  const std::size_t n = bytes.size();
-  while (i < n) {
-    const std::uint8_t b = bytes[i];
-    if (b <= 0x7F) {
-      ++i;
-      continue;
-    }
-    std::size_t needed = 0;
-    std::uint8_t lower = 0x80;
-    std::uint8_t upper = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) {
-      needed = 1;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-      needed = 2;
-      if (b == 0xE0) lower = 0xA0;
-      if (b == 0xED) upper = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      needed = 3;
-      if (b == 0xF0) lower = 0x90;
-      if (b == 0xF4) upper = 0x8F;
-    } else {
-      return false;
-    }
-    if (n - i - 1 < needed) return false;
-    if (bytes[i + 1] < lower || bytes[i + 1] > upper) return false;
-    for (std::size_t k = 2; k <= needed; ++k)
-      if (bytes[i + k] < 0x80 || bytes[i + k] > 0xBF) return false;
-    i += needed + 1;
-  }
-  return true;
-}
 
 } // namespace posthorn::room

@@ -6,6 +6,7 @@
 // posthorn must produce the same text from the same bytes.
 
 #include "core/bytes.hpp"
+#include "core/utf8.hpp"
 
 #include <cstdint>
 #include <string>
@@ -16,8 +17,7 @@ namespace posthorn::room {
 /// result is always valid UTF-8.
 std::string decode_utf8_lossy(ByteView bytes);
 
-/// True if `bytes` is well-formed UTF-8 (no surrogates, no overlongs, nothing above U+10FFFF).
-bool is_valid_utf8(ByteView bytes) noexcept;
+using posthorn::is_valid_utf8; // core/utf8.hpp
 
 /// Incremental decoder for text that arrives in pieces (streamed chunks): a multi-byte character
 /// may straddle two pieces, so up to 3 bytes of an unfinished sequence are carried over.

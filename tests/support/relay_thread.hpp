@@ -18,8 +18,10 @@ namespace posthorn::test {
 /// A relay server on its own thread, on loopback; `port` 0 = any.
 class RelayThread {
 public:
-  explicit RelayThread(std::uint16_t port = 0) {
-    server_.emplace(io_.get_executor(), relay::WsServerOptions{.port = port});
+  explicit RelayThread(std::uint16_t port = 0)
+      : RelayThread(relay::WsServerOptions{.port = port}) {}
+  explicit RelayThread(relay::WsServerOptions options) {
+    server_.emplace(io_.get_executor(), std::move(options));
     thread_ = std::thread([this] { io_.run(); });
   }
   ~RelayThread() { stop(); }
