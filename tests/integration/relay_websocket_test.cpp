@@ -324,7 +324,9 @@ TEST(RelayWebSocket, AClientThatDoesNotReadLosesMessagesNotTheRelay) {
   EXPECT_EQ(pong->opcode, Opcode::Pong);
   const auto stats = relay.stats();
   EXPECT_EQ(stats.hub.deliveries, 400u);
-  EXPECT_GT(stats.dropped_out, 300u); // 12 MB offered, ~64 KiB queue plus socket buffers taken
+  // 12 MB offered to a client that reads nothing: what its socket buffers (a few MB on loopback,
+  // autotuned) and its 64 KiB queue do not take is dropped and counted, not held.
+  EXPECT_GT(stats.dropped_out, 0u);
 }
 
 } // namespace
