@@ -104,5 +104,4 @@ std::string decode_utf8_lossy(ByteView bytes) {
   return std::string(out.begin(), out.end());
 }
 
-
 } // namespace posthorn::room
